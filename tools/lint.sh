@@ -1,0 +1,49 @@
+#!/bin/sh
+# make lint: the layering rules of ../shared/STYLE.md section 1, checked by
+# grep, then clang-format, cppcheck and clang-tidy when installed.
+cd "$(dirname "$0")/.." || exit 1
+rc=0
+breach() { echo "layering: $*"; rc=1; }
+
+# protocol/ never touches the filesystem or a socket.
+if grep -nE '#include <(dirent|fcntl|sys/stat|sys/socket|sys/inotify|gnutls/[a-z]*)\.h>' protocol/*.[ch]; then
+	breach "protocol/ includes a filesystem, socket or TLS header"
+fi
+if grep -nE '\b(open|openat|rename|renameat|link|linkat|unlink|unlinkat|readdir|opendir|fopen|socket|accept)\(' protocol/*.c; then
+	breach "protocol/ calls the filesystem or sockets"
+fi
+# protocol/ may include maildir/maildir.h only, never server/.
+if grep -nE '#include "(server/|maildir/[a-z-]*-private\.h)' protocol/*.[ch]; then
+	breach "protocol/ includes server/ or maildir/ internals"
+fi
+# maildir/ and lib/ never speak IMAP nor reach up.
+if grep -nE '#include "(protocol|server)/' maildir/*.[ch] lib/*.[ch]; then
+	breach "maildir/ or lib/ includes a higher layer"
+fi
+if grep -nE '#include "(maildir)/' lib/*.[ch]; then
+	breach "lib/ includes maildir/"
+fi
+if grep -nE '"(\* |[A-Za-z0-9]+ )?(OK|NO|BAD) \[' maildir/*.c; then
+	breach "maildir/ writes IMAP response text"
+fi
+if grep -nE '\b(fork|setuid|setgid|gnutls_[a-z_]*|poll|ppoll)\(' protocol/*.c maildir/*.c lib/*.c; then
+	breach "only server/ forks, drops privileges, polls or does TLS"
+fi
+if grep -nE '\b(atoi|atol|strtoul|strtol|strcpy|strcat|sprintf)\(' lib/*.c maildir/*.c protocol/*.c server/*.c; then
+	breach "use lib/num.c and lib/buf.c instead of atoi/strto*/strcpy/strcat/sprintf"
+fi
+
+SRCS=$(ls lib/*.[ch] maildir/*.[ch] protocol/*.[ch] server/*.[ch] 2>/dev/null)
+if command -v clang-format >/dev/null; then
+	for f in $SRCS; do
+		if ! clang-format "$f" | cmp -s - "$f"; then
+			echo "format: $f differs from clang-format (make format)"
+			rc=1
+		fi
+	done
+fi
+if command -v cppcheck >/dev/null; then
+	cppcheck -q --enable=warning,portability,performance --error-exitcode=1 \
+		--inline-suppr -I. -D_GNU_SOURCE lib maildir protocol server || rc=1
+fi
+exit $rc
