@@ -6,6 +6,8 @@
 #include "server.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,10 +44,14 @@ static void
 sleep_secs(unsigned secs, volatile sig_atomic_t *stop)
 {
 	struct timespec ts = {(time_t)secs, 0};
+	sigset_t mask;
 
-	/* A signal (SIGTERM) interrupts the sleep; carry on unless it asked
-	 * us to stop. */
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR &&
+	/* Sleep with SIGTERM unblocked, so a shutdown cuts the delay short
+	 * even though the session keeps it blocked outside its ppoll(). */
+	if (secs == 0 || sigprocmask(SIG_BLOCK, NULL, &mask) < 0)
+		return;
+	(void)sigdelset(&mask, SIGTERM);
+	while (ppoll(NULL, 0, &ts, &mask) < 0 && errno == EINTR &&
 	       (stop == NULL || !*stop))
 		;
 }

@@ -240,6 +240,8 @@ void transport_finish(struct transport *t);
 int transport_tls_load(const struct server_config *cfg, struct tls_ctx **ctx_r,
 		       char *err, size_t errlen);
 void transport_tls_free(struct tls_ctx **ctxp);
+/* Undo the library set-up done by the first transport_tls_load(). */
+void transport_tls_deinit(void);
 
 /* ---- session.c ---- */
 
