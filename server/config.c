@@ -393,6 +393,12 @@ static const struct cfg_key cfg_keys[] = {
 };
 #define CFG_NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
 
+const char *
+config_key_name(size_t i)
+{
+	return i < CFG_NKEYS ? cfg_keys[i].name : NULL;
+}
+
 void
 config_init(struct server_config *c)
 {

@@ -108,6 +108,9 @@ int config_parse(const char *name, const char *text, size_t len,
 /* Read and parse the file at path. */
 int config_load(const char *path, struct server_config *c, char *err,
 		size_t errlen);
+/* The name of the i-th config key, or NULL past the last (for the check
+ * that imapmoved.conf.example documents every key). */
+const char *config_key_name(size_t i);
 /* Free the strings and arrays; *c is left zeroed (config_free() again is
  * harmless). */
 void config_free(struct server_config *c);

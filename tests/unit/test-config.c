@@ -11,6 +11,8 @@
 #include <netinet/in.h>
 #include <cmocka.h>
 
+#include "lib/buf.h"
+#include "lib/io.h"
 #include "server/server.h"
 
 static int
@@ -296,6 +298,52 @@ load_reads_a_real_file(void **state)
 	assert_int_equal(unlink(path), 0);
 }
 
+/* Every key the code knows is documented in imapmoved.conf.example as
+ * "#key = default" (or set), and every documented key is known. Run from
+ * the top of the tree, as tests/check.sh does. */
+static void
+example_documents_exactly_the_known_keys(void **state)
+{
+	struct buf b;
+	const char *name, *line, *hit;
+	char want[64], key[64];
+	size_t i, n;
+
+	(void)state;
+	buf_init(&b, 0);
+	if (io_read_file("imapmoved.conf.example", &b) < 0)
+		fail_msg("imapmoved.conf.example: cannot read (run from the "
+			 "top of the tree)");
+	for (i = 0; (name = config_key_name(i)) != NULL; i++) {
+		(void)snprintf(want, sizeof(want), "\n#%s =", name);
+		hit = strstr(buf_cstr(&b), want);
+		if (hit == NULL ||
+		    (hit[strlen(want)] != ' ' && hit[strlen(want)] != '\n'))
+			fail_msg("key %s is not in imapmoved.conf.example",
+				 name);
+	}
+	for (line = buf_cstr(&b); line != NULL && *line != '\0';
+	     line = strchr(line, '\n') != NULL ? strchr(line, '\n') + 1
+					       : NULL) {
+		if (line[0] != '#' || line[1] < 'a' || line[1] > 'z')
+			continue;
+		n = strspn(line + 1, "abcdefghijklmnopqrstuvwxyz_");
+		if (n >= sizeof(key) || strncmp(line + 1 + n, " =", 2) != 0)
+			continue;
+		memcpy(key, line + 1, n);
+		key[n] = '\0';
+		for (i = 0; (name = config_key_name(i)) != NULL; i++) {
+			if (strcmp(name, key) == 0)
+				break;
+		}
+		if (name == NULL)
+			fail_msg("imapmoved.conf.example documents unknown "
+				 "key %s",
+				 key);
+	}
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -308,6 +356,7 @@ main(void)
 		cmocka_unit_test(errors_name_file_and_line),
 		cmocka_unit_test(load_reports_a_missing_file),
 		cmocka_unit_test(load_reads_a_real_file),
+		cmocka_unit_test(example_documents_exactly_the_known_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
