@@ -275,6 +275,7 @@ child(struct listener *l, int fd, const struct lsock *ls, const char *peer,
 {
 	struct session_params p;
 	sigset_t mask;
+	bool is_tls = ls->is_tls; /* ls goes with close_socks() */
 	char sid[48];
 	int status;
 
@@ -293,7 +294,7 @@ child(struct listener *l, int fd, const struct lsock *ls, const char *peer,
 	p.fd_in = fd;
 	p.fd_out = fd;
 	p.tls = l->tls;
-	p.implicit_tls = ls->is_tls;
+	p.implicit_tls = is_tls;
 	p.session_id = sid;
 	p.peer = peer;
 	p.is_local = is_local;
