@@ -167,7 +167,9 @@ write_config() {	# $1 = "tls" to add the TLS listener
 
 make_cert() {
 	[ -s "$demo/cert.pem" ] && [ -s "$demo/key.pem" ] && return 0
-	if command -v certtool >/dev/null 2>&1; then
+	if [ -f tools/gencert.sh ] && command -v certtool >/dev/null 2>&1; then
+		sh tools/gencert.sh "$demo" >/dev/null
+	elif command -v certtool >/dev/null 2>&1; then
 		cat >"$demo/cert.cfg" <<-'EOF'
 		organization = imapmoved demo
 		cn = localhost
