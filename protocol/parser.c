@@ -274,7 +274,7 @@ parse_args(struct parser *ps, unsigned depth, bool in_list,
 			return -1;
 		if (in_list ? at(ps, ')') : at_crlf(ps))
 			break;
-		if (in_list && at_crlf(ps))
+		if (at_crlf(ps) || at(ps, ')'))
 			return fail(ps, "Unbalanced parentheses");
 		if (!at(ps, ' '))
 			return fail(ps, in_list ? "Missing ')' or space"
