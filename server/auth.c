@@ -35,8 +35,11 @@ log_safe(const char *in, char *out, size_t outlen)
 {
 	size_t i;
 
-	for (i = 0; in[i] != '\0' && i + 1 < outlen && i < 64; i++)
-		out[i] = (in[i] > 0x20 && in[i] < 0x7f) ? in[i] : '?';
+	for (i = 0; in[i] != '\0' && i + 1 < outlen && i < 64; i++) {
+		out[i] = in[i];
+		if (in[i] <= 0x20 || in[i] >= 0x7f)
+			out[i] = '?';
+	}
 	out[i] = '\0';
 }
 

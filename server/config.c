@@ -306,7 +306,7 @@ set_max_line_length(struct cfg_parse *p, const char *value, const char **why_r)
 	uint64_t n;
 
 	/* 128 bytes still hold any pre-login command a client needs. */
-	if (parse_size(value, 128, 64 * 1024 * 1024, &n, why_r) < 0)
+	if (parse_size(value, 128, 64ull * 1024 * 1024, &n, why_r) < 0)
 		return -1;
 	p->c->max_line_length = (size_t)n;
 	return 0;
@@ -341,7 +341,7 @@ set_idle_timeout(struct cfg_parse *p, const char *value, const char **why_r)
 {
 	/* RFC 3501 section 5.4 asks for at least 30 minutes; shorter values
 	 * are allowed (for tests) and documented as non-compliant. */
-	return parse_duration(value, 1, 7 * 24 * 3600, &p->c->idle_timeout,
+	return parse_duration(value, 1, 7ull * 24 * 3600, &p->c->idle_timeout,
 			      why_r);
 }
 
@@ -407,7 +407,7 @@ config_init(struct server_config *c)
 	c->maildir = xstrdup(SERVER_DEFAULT_MAILDIR);
 	c->max_connections = SERVER_DEFAULT_MAX_CONNECTIONS;
 	c->max_connections_per_ip = SERVER_DEFAULT_MAX_CONNECTIONS_PER_IP;
-	c->max_line_length = 64 * 1024;
+	c->max_line_length = (size_t)64 * 1024;
 	c->max_literal_size = 64ull * 1024 * 1024;
 	c->idle_timeout = SERVER_DEFAULT_IDLE_TIMEOUT;
 	c->login_timeout = SERVER_DEFAULT_LOGIN_TIMEOUT;

@@ -93,7 +93,7 @@ struct server_config {
 #define SERVER_DEFAULT_MAX_AUTH_FAILURES 3
 #define SERVER_DEFAULT_AUTH_FAILURE_DELAY 2
 /* The largest file config_load() and passwd_load() read. */
-#define SERVER_MAX_FILE_SIZE (4 * 1024 * 1024)
+#define SERVER_MAX_FILE_SIZE ((size_t)4 * 1024 * 1024)
 
 /* Fill *c with the defaults (no listen address yet; config_parse() adds
  * SERVER_DEFAULT_LISTEN when the file names none). Free with

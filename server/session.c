@@ -21,8 +21,8 @@
 
 /* Output is sent when input processing returns, or earlier once this much
  * is waiting (a large FETCH must not pile up in memory). */
-#define SESSION_FLUSH_AT (64 * 1024)
-#define SESSION_READ_CHUNK (16 * 1024)
+#define SESSION_FLUSH_AT ((size_t)64 * 1024)
+#define SESSION_READ_CHUNK ((size_t)16 * 1024)
 
 struct session {
 	const struct session_params *p;
