@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -39,7 +40,9 @@
 #define HS_LIMIT 20
 
 static char dir[64];
+/* An ECDSA P-256 and an RSA 2048 server, both for localhost. */
 static struct tls_ctx *ctx;
+static struct tls_ctx *ctx_rsa;
 
 static const char *
 fixture(const char *name)
@@ -75,6 +78,22 @@ make_key(const char *name)
 			k, GNUTLS_PK_ECDSA,
 			GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0),
 		0);
+	assert_int_equal(
+		gnutls_x509_privkey_export2(k, GNUTLS_X509_FMT_PEM, &out), 0);
+	write_datum(name, &out, 0600);
+	gnutls_free(out.data);
+	return k;
+}
+
+static gnutls_x509_privkey_t
+make_rsa_key(const char *name)
+{
+	gnutls_x509_privkey_t k;
+	gnutls_datum_t out;
+
+	assert_int_equal(gnutls_x509_privkey_init(&k), 0);
+	assert_int_equal(
+		gnutls_x509_privkey_generate(k, GNUTLS_PK_RSA, 2048, 0), 0);
 	assert_int_equal(
 		gnutls_x509_privkey_export2(k, GNUTLS_X509_FMT_PEM, &out), 0);
 	write_datum(name, &out, 0600);
@@ -138,15 +157,19 @@ write_text(const char *name, const char *text)
 	write_datum(name, &d, 0644);
 }
 
-static const char *const fixture_names[] = {
-	"key.pem",    "other-key.pem", "cert.pem",  "expired.pem",
-	"future.pem", "garbage.pem",   "empty.pem", "encrypted-key.pem",
-};
+static int
+remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	return remove(path);
+}
 
 static int
 setup_group(void **state)
 {
-	gnutls_x509_privkey_t k, other;
+	gnutls_x509_privkey_t k, other, rsa;
 	time_t now = time(NULL);
 	char err[256];
 
@@ -162,10 +185,15 @@ setup_group(void **state)
 	write_text("garbage.pem", "this is not a certificate\n");
 	write_text("empty.pem", "");
 	make_encrypted_key("encrypted-key.pem", k);
+	rsa = make_rsa_key("rsa-key.pem");
+	make_cert("rsa-cert.pem", rsa, now - 86400, now + 86400 * 365);
 	gnutls_x509_privkey_deinit(k);
 	gnutls_x509_privkey_deinit(other);
+	gnutls_x509_privkey_deinit(rsa);
 	if (tls_ctx_load(fixture("cert.pem"), fixture("key.pem"), NULL, &ctx,
-			 err, sizeof(err)) < 0) {
+			 err, sizeof(err)) < 0 ||
+	    tls_ctx_load(fixture("rsa-cert.pem"), fixture("rsa-key.pem"), NULL,
+			 &ctx_rsa, err, sizeof(err)) < 0) {
 		fprintf(stderr, "fixture: %s\n", err);
 		return -1;
 	}
@@ -175,13 +203,11 @@ setup_group(void **state)
 static int
 teardown_group(void **state)
 {
-	size_t i;
-
 	(void)state;
 	tls_ctx_free(&ctx);
-	for (i = 0; i < sizeof(fixture_names) / sizeof(fixture_names[0]); i++)
-		(void)unlink(fixture(fixture_names[i]));
-	(void)rmdir(dir);
+	tls_ctx_free(&ctx_rsa);
+	if (nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS) < 0)
+		fprintf(stderr, "cannot remove %s: %s\n", dir, strerror(errno));
 	tls_global_deinit();
 	return 0;
 }
@@ -296,6 +322,43 @@ load_error_truncated_to_errlen(void **state)
 			 -1);
 	assert_int_equal(strlen(err), sizeof(err) - 1);
 	assert_null(c);
+}
+
+/* tools/gencert.sh (run from the top of the tree, as tests/check.sh does)
+ * makes a pair that loads, with a private key file and the names and
+ * lifetime that the demo and the black-box tests rely on. */
+static void
+gencert_output_loads(void **state)
+{
+	static const unsigned char loopback[4] = {127, 0, 0, 1};
+	char cmd[256], err[256];
+	struct tls_ctx *c = NULL;
+	gnutls_x509_crt_t crt;
+	gnutls_datum_t d;
+	struct stat st;
+	time_t now = time(NULL), until;
+
+	(void)state;
+	(void)snprintf(cmd, sizeof(cmd), "sh tools/gencert.sh %s/gen", dir);
+	assert_int_equal(system(cmd), 0);
+	if (tls_ctx_load(fixture("gen/cert.pem"), fixture("gen/key.pem"), NULL,
+			 &c, err, sizeof(err)) < 0)
+		fail_msg("gencert output: %s", err);
+	tls_ctx_free(&c);
+	assert_int_equal(stat(fixture("gen/key.pem"), &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+
+	assert_int_equal(gnutls_load_file(fixture("gen/cert.pem"), &d), 0);
+	assert_int_equal(gnutls_x509_crt_init(&crt), 0);
+	assert_int_equal(gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_PEM),
+			 0);
+	assert_true(gnutls_x509_crt_check_hostname(crt, "localhost"));
+	assert_true(gnutls_x509_crt_check_ip(crt, loopback, 4, 0));
+	assert_false(gnutls_x509_crt_check_hostname(crt, "example.org"));
+	until = gnutls_x509_crt_get_expiration_time(crt);
+	assert_in_range(until, now + 3649 * 86400, now + 3651 * 86400);
+	gnutls_x509_crt_deinit(crt);
+	gnutls_free(d.data);
 }
 
 /* --- The client, forked on the other end. --- */
@@ -516,22 +579,34 @@ server_read_exact(struct tls_conn *c, int fd, char *p, size_t n)
 struct ok_case {
 	const char *name;
 	const char *priority;
+	bool rsa;
 	bool pipes;
 	bool nonblock;
 	const char *proto;
 };
 
 static const struct ok_case ok_cases[] = {
-	{"default_client_gets_tls13", NULL, false, false, "(TLS1.3)"},
+	{"default_client_gets_tls13", NULL, false, false, false, "(TLS1.3)"},
 	{"tls12_only_client_gets_tls12", "NORMAL:-VERS-ALL:+VERS-TLS1.2", false,
-	 false, "(TLS1.2)"},
-	{"tls12_ecdhe_rsa_gcm_client_accepted",
+	 false, false, "(TLS1.2)"},
+	{"tls12_aes128_gcm_client_accepted",
 	 "NORMAL:-VERS-ALL:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM", false, false,
-	 "(AES-128-GCM)"},
-	{"inetd_pipe_pair_echo", NULL, true, false, "(TLS1.3)"},
-	{"nonblocking_fd_echo", NULL, false, true, "(TLS1.3)"},
-	{"nonblocking_pipe_pair_echo", "NORMAL:-VERS-ALL:+VERS-TLS1.2", true,
-	 true, "(TLS1.2)"},
+	 false, "(AES-128-GCM)"},
+	{"rsa_cert_default_client_gets_tls13", NULL, true, false, false,
+	 "(TLS1.3)"},
+	{"rsa_cert_tls12_ecdhe_client_accepted",
+	 "NORMAL:-VERS-ALL:+VERS-TLS1.2:-KX-ALL:+ECDHE-RSA", true, false, false,
+	 "(ECDHE-"},
+	/* No finite-field group offered, so the server must fall back to its
+	 * own DH parameters. */
+	{"rsa_cert_dhe_client_without_groups_gets_known_dh_params",
+	 "NORMAL:-VERS-ALL:+VERS-TLS1.2:-KX-ALL:+DHE-RSA:-GROUP-ALL:"
+	 "+GROUP-SECP256R1",
+	 true, false, false, "(DHE-"},
+	{"inetd_pipe_pair_echo", NULL, false, true, false, "(TLS1.3)"},
+	{"nonblocking_fd_echo", NULL, false, false, true, "(TLS1.3)"},
+	{"nonblocking_pipe_pair_echo", "NORMAL:-VERS-ALL:+VERS-TLS1.2", false,
+	 true, true, "(TLS1.2)"},
 };
 
 static void
@@ -559,8 +634,8 @@ handshake_echo_table(void **state)
 			assert_int_equal(io_set_nonblock(in, 1), 0);
 			assert_int_equal(io_set_nonblock(out, 1), 0);
 		}
-		if (tls_conn_handshake(ctx, in, out, HS_LIMIT, &c, err,
-				       sizeof(err)) < 0)
+		if (tls_conn_handshake(t->rsa ? ctx_rsa : ctx, in, out,
+				       HS_LIMIT, &c, err, sizeof(err)) < 0)
 			fail_msg("%s: %s", t->name, err);
 		show(t->name, tls_conn_describe(c));
 		if (strstr(tls_conn_describe(c), t->proto) == NULL)
@@ -928,6 +1003,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(load_table),
 		cmocka_unit_test(load_error_truncated_to_errlen),
+		cmocka_unit_test(gencert_output_loads),
 		cmocka_unit_test(handshake_echo_table),
 		cmocka_unit_test(partial_read_leaves_rest_pending),
 		cmocka_unit_test(large_write_arrives_whole),
@@ -938,5 +1014,8 @@ main(void)
 		cmocka_unit_test(timeout_table),
 	};
 
+	/* A watchdog, not a timing check: a handshake that never ends kills
+	 * the run (counted as a failure) instead of hanging it. */
+	(void)alarm(300);
 	return cmocka_run_group_tests(tests, setup_group, teardown_group);
 }
