@@ -34,7 +34,7 @@
 	"-AES-128-CBC:-SHA1:%SERVER_PRECEDENCE"
 
 /* A PEM chain or key larger than this is certainly not one. */
-#define TLS_PEM_MAX (1024 * 1024)
+#define TLS_PEM_MAX ((size_t)1024 * 1024)
 
 struct tls_ctx {
 	gnutls_certificate_credentials_t cred;
@@ -243,8 +243,9 @@ load_keypair(gnutls_certificate_credentials_t cred, const char *cert_path,
 		goto fail_free_key;
 	}
 
-	/* GnuTLS checks here that the key belongs to the leaf certificate. */
-	ret = gnutls_certificate_set_x509_key(cred, crts, ncrts, key);
+	/* GnuTLS checks here that the key belongs to the leaf certificate.
+	 * ncrts fits an int: a 1 MiB file holds a few thousand at most. */
+	ret = gnutls_certificate_set_x509_key(cred, crts, (int)ncrts, key);
 	if (ret == GNUTLS_E_CERTIFICATE_KEY_MISMATCH) {
 		seterr(err, errlen,
 		       "certificate and key do not match (tls_cert %s, tls_key "
@@ -518,6 +519,10 @@ handshake_error(struct tls_conn *c, int ret, unsigned timeout_secs, char *err,
 	if (c->timed_out || ret == GNUTLS_E_TIMEDOUT)
 		seterr(err, errlen, "TLS handshake timed out after %u s",
 		       timeout_secs);
+	else if (ret == GNUTLS_E_FATAL_ALERT_RECEIVED)
+		seterr(err, errlen,
+		       "TLS handshake failed: client sent alert: %s",
+		       gnutls_alert_get_name(gnutls_alert_get(c->s)));
 	else if (peer_gone(c))
 		seterr(err, errlen,
 		       "TLS handshake failed: client closed the connection");
@@ -525,10 +530,6 @@ handshake_error(struct tls_conn *c, int ret, unsigned timeout_secs, char *err,
 		seterr(err, errlen, "TLS handshake failed: %s error: %s",
 		       ret == GNUTLS_E_PULL_ERROR ? "read" : "write",
 		       strerror(c->io_errno));
-	else if (ret == GNUTLS_E_FATAL_ALERT_RECEIVED)
-		seterr(err, errlen,
-		       "TLS handshake failed: client sent alert: %s",
-		       gnutls_alert_get_name(gnutls_alert_get(c->s)));
 	else if (ret == GNUTLS_E_UNSUPPORTED_VERSION_PACKET)
 		seterr(err, errlen,
 		       "TLS handshake failed: client offers no TLS version "

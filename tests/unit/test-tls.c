@@ -179,14 +179,14 @@ setup_group(void **state)
 	assert_non_null(mkdtemp(dir));
 	k = make_key("key.pem");
 	other = make_key("other-key.pem");
-	make_cert("cert.pem", k, now - 86400, now + 86400 * 365);
+	make_cert("cert.pem", k, now - 86400, now + (time_t)86400 * 365);
 	make_cert("expired.pem", k, T_2000, T_2001);
 	make_cert("future.pem", k, T_2090, T_2091);
 	write_text("garbage.pem", "this is not a certificate\n");
 	write_text("empty.pem", "");
 	make_encrypted_key("encrypted-key.pem", k);
 	rsa = make_rsa_key("rsa-key.pem");
-	make_cert("rsa-cert.pem", rsa, now - 86400, now + 86400 * 365);
+	make_cert("rsa-cert.pem", rsa, now - 86400, now + (time_t)86400 * 365);
 	gnutls_x509_privkey_deinit(k);
 	gnutls_x509_privkey_deinit(other);
 	gnutls_x509_privkey_deinit(rsa);
@@ -194,7 +194,7 @@ setup_group(void **state)
 			 err, sizeof(err)) < 0 ||
 	    tls_ctx_load(fixture("rsa-cert.pem"), fixture("rsa-key.pem"), NULL,
 			 &ctx_rsa, err, sizeof(err)) < 0) {
-		fprintf(stderr, "fixture: %s\n", err);
+		(void)fprintf(stderr, "fixture: %s\n", err);
 		return -1;
 	}
 	return 0;
@@ -207,7 +207,8 @@ teardown_group(void **state)
 	tls_ctx_free(&ctx);
 	tls_ctx_free(&ctx_rsa);
 	if (nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS) < 0)
-		fprintf(stderr, "cannot remove %s: %s\n", dir, strerror(errno));
+		(void)fprintf(stderr, "cannot remove %s: %s\n", dir,
+			      strerror(errno));
 	tls_global_deinit();
 	return 0;
 }
@@ -356,7 +357,8 @@ gencert_output_loads(void **state)
 	assert_true(gnutls_x509_crt_check_ip(crt, loopback, 4, 0));
 	assert_false(gnutls_x509_crt_check_hostname(crt, "example.org"));
 	until = gnutls_x509_crt_get_expiration_time(crt);
-	assert_in_range(until, now + 3649 * 86400, now + 3651 * 86400);
+	assert_in_range(until, now + (time_t)3649 * 86400,
+			now + (time_t)3651 * 86400);
 	gnutls_x509_crt_deinit(crt);
 	gnutls_free(d.data);
 }
@@ -384,6 +386,9 @@ struct client {
 	const char *echo;
 	/* End with close_notify rather than just closing. */
 	bool bye;
+	/* Verify the server certificate (with no trusted CA, so it fails and
+	 * the client aborts the handshake with an alert). */
+	bool verify;
 };
 
 struct client_io {
@@ -474,14 +479,19 @@ client_main(int in, int out, const struct client *cl)
 	    gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred) < 0 ||
 	    gnutls_server_name_set(s, GNUTLS_NAME_DNS, "localhost", 9) < 0)
 		_exit(CLIENT_SETUP_FAILED);
+	if (cl->verify)
+		gnutls_session_set_verify_cert(s, "localhost", 0);
 	gnutls_transport_set_ptr(s, &io);
 	gnutls_transport_set_push_function(s, client_push);
 	gnutls_transport_set_pull_function(s, client_pull);
 	do
 		ret = gnutls_handshake(s);
 	while (ret < 0 && gnutls_error_is_fatal(ret) == 0);
-	if (ret < 0)
+	if (ret < 0) {
+		/* As a real client does: say why (GnuTLS leaves it to us). */
+		(void)gnutls_alert_send_appropriate(s, ret);
 		_exit(CLIENT_HANDSHAKE_FAILED);
+	}
 	if (client_talk(s, cl) < 0)
 		_exit(CLIENT_DATA_WRONG);
 	if (cl->bye)
@@ -618,7 +628,12 @@ handshake_echo_table(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(ok_cases) / sizeof(ok_cases[0]); i++) {
 		const struct ok_case *t = &ok_cases[i];
-		struct client cl = {t->priority, 0, false, true, msg, true};
+		struct client cl = {
+			.priority = t->priority,
+			.wait_go = true,
+			.echo = msg,
+			.bye = true,
+		};
 		struct tls_conn *c = NULL;
 		char err[256], buf[64];
 		int in, out;
@@ -669,7 +684,7 @@ handshake_echo_table(void **state)
 static void
 partial_read_leaves_rest_pending(void **state)
 {
-	struct client cl = {NULL, 0, false, false, "hello", false};
+	struct client cl = {.echo = "hello"};
 	struct tls_conn *c = NULL;
 	char err[256], buf[16];
 	int fd;
@@ -750,20 +765,26 @@ large_write_arrives_whole(void **state)
 struct refuse_case {
 	const char *name;
 	const char *priority;
+	bool verify;
 	const char *err;
 };
 
 static const struct refuse_case refuse_cases[] = {
-	{"tls11_only_client_refused", "NORMAL:-VERS-ALL:+VERS-TLS1.1",
+	{"tls11_only_client_refused", "NORMAL:-VERS-ALL:+VERS-TLS1.1", false,
 	 "client offers no TLS version enabled here"},
-	{"tls10_only_client_refused", "NORMAL:-VERS-ALL:+VERS-TLS1.0",
+	{"tls10_only_client_refused", "NORMAL:-VERS-ALL:+VERS-TLS1.0", false,
 	 "client offers no TLS version enabled here"},
 	{"cbc_only_client_refused",
 	 "NORMAL:-VERS-ALL:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-CBC:+AES-256-CBC",
-	 "TLS handshake failed: "},
+	 false, "TLS handshake failed: No supported cipher suites"},
 	{"static_rsa_only_client_refused",
-	 "NORMAL:-VERS-ALL:+VERS-TLS1.2:-KX-ALL:+RSA",
-	 "TLS handshake failed: "},
+	 "NORMAL:-VERS-ALL:+VERS-TLS1.2:-KX-ALL:+RSA", false,
+	 "TLS handshake failed: No supported cipher suites"},
+	{"client_rejecting_certificate_alert_reported", NULL, true,
+	 "TLS handshake failed: client sent alert: "},
+	{"client_rejecting_certificate_alert_reported_tls12",
+	 "NORMAL:-VERS-ALL:+VERS-TLS1.2", true,
+	 "TLS handshake failed: client sent alert: "},
 };
 
 static void
@@ -774,7 +795,12 @@ refused_client_table(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(refuse_cases) / sizeof(refuse_cases[0]); i++) {
 		const struct refuse_case *t = &refuse_cases[i];
-		struct client cl = {t->priority, 0, false, false, "x", true};
+		struct client cl = {
+			.priority = t->priority,
+			.echo = "x",
+			.bye = true,
+			.verify = t->verify,
+		};
 		struct tls_conn *c = NULL;
 		char err[256];
 		int fd;
@@ -822,8 +848,10 @@ hangup_table(void **state)
 	for (i = 0; i < sizeof(hangup_cases) / sizeof(hangup_cases[0]); i++) {
 		const struct hangup_case *t = &hangup_cases[i];
 		struct client cl = {
-			t->priority, t->send_limit, t->hangup_after_read,
-			false,       NULL,          false};
+			.priority = t->priority,
+			.send_limit = t->send_limit,
+			.hangup_after_read = t->hangup_after_read,
+		};
 		struct tls_conn *c = NULL;
 		char err[256];
 		int fd;
