@@ -174,94 +174,109 @@ check_validity(gnutls_x509_crt_t leaf, const char *path, char *err,
 	return 0;
 }
 
-/* Parse the chain in cert_path (leaf first) and install it with the key. */
+/* Parse the PEM chain in pem (leaf first). The caller frees *crts_r. */
 static int
-load_keypair(gnutls_certificate_credentials_t cred, const char *cert_path,
-	     const struct buf *cert_pem, const char *key_path,
-	     const struct buf *key_pem, char *err, size_t errlen)
+import_chain(const char *path, const struct buf *pem,
+	     gnutls_x509_crt_t **crts_r, unsigned int *ncrts_r, char *err,
+	     size_t errlen)
 {
 	gnutls_datum_t d;
-	gnutls_x509_crt_t *crts = NULL;
-	gnutls_x509_privkey_t key = NULL;
-	unsigned int ncrts = 0, i;
-	int ret, rc = -1;
+	int ret;
 
-	d.data = (unsigned char *)cert_pem->data;
-	d.size = (unsigned int)cert_pem->len;
+	d.data = (unsigned char *)pem->data;
+	d.size = (unsigned int)pem->len;
 	ret = gnutls_x509_crt_list_import2(
-		&crts, &ncrts, &d, GNUTLS_X509_FMT_PEM,
+		crts_r, ncrts_r, &d, GNUTLS_X509_FMT_PEM,
 		GNUTLS_X509_CRT_LIST_FAIL_IF_UNSORTED);
+	if (ret == GNUTLS_E_CERTIFICATE_LIST_UNSORTED)
+		seterr(err, errlen,
+		       "tls_cert %s: chain out of order (the server "
+		       "certificate comes first, then each issuer)",
+		       path);
+	else if (ret == GNUTLS_E_NO_CERTIFICATE_FOUND ||
+		 ret == GNUTLS_E_BASE64_DECODING_ERROR ||
+		 ret == GNUTLS_E_BASE64_UNEXPECTED_HEADER_ERROR)
+		seterr(err, errlen, "tls_cert %s: no PEM certificate found",
+		       path);
+	else if (ret < 0)
+		seterr(err, errlen, "tls_cert %s: %s", path,
+		       gnutls_strerror(ret));
+	return ret < 0 ? -1 : 0;
+}
+
+/* Parse the unencrypted PEM private key in pem into *key_r, which the
+ * caller frees (also after a failure). */
+static int
+import_key(const char *path, const struct buf *pem,
+	   gnutls_x509_privkey_t *key_r, char *err, size_t errlen)
+{
+	gnutls_datum_t d;
+	int ret;
+
+	ret = gnutls_x509_privkey_init(key_r);
 	if (ret < 0) {
-		if (ret == GNUTLS_E_CERTIFICATE_LIST_UNSORTED)
-			seterr(err, errlen,
-			       "tls_cert %s: chain out of order (the server "
-			       "certificate comes first, then each issuer)",
-			       cert_path);
-		else if (ret == GNUTLS_E_NO_CERTIFICATE_FOUND ||
-			 ret == GNUTLS_E_BASE64_DECODING_ERROR ||
-			 ret == GNUTLS_E_BASE64_UNEXPECTED_HEADER_ERROR)
-			seterr(err, errlen,
-			       "tls_cert %s: no PEM certificate found",
-			       cert_path);
-		else
-			seterr(err, errlen, "tls_cert %s: %s", cert_path,
-			       gnutls_strerror(ret));
+		*key_r = NULL;
+		seterr(err, errlen, "tls_key %s: %s", path,
+		       gnutls_strerror(ret));
 		return -1;
 	}
-	if (check_validity(crts[0], cert_path, err, errlen) < 0)
-		goto fail_free_crts;
-
-	ret = gnutls_x509_privkey_init(&key);
-	if (ret < 0) {
-		seterr(err, errlen, "tls_key %s: %s", key_path,
-		       gnutls_strerror(ret));
-		goto fail_free_crts;
-	}
-	d.data = (unsigned char *)key_pem->data;
-	d.size = (unsigned int)key_pem->len;
-	ret = gnutls_x509_privkey_import2(key, &d, GNUTLS_X509_FMT_PEM, NULL,
+	d.data = (unsigned char *)pem->data;
+	d.size = (unsigned int)pem->len;
+	ret = gnutls_x509_privkey_import2(*key_r, &d, GNUTLS_X509_FMT_PEM, NULL,
 					  0);
 	if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE ||
 	    ret == GNUTLS_E_BASE64_DECODING_ERROR ||
-	    ret == GNUTLS_E_BASE64_UNEXPECTED_HEADER_ERROR) {
+	    ret == GNUTLS_E_BASE64_UNEXPECTED_HEADER_ERROR)
 		seterr(err, errlen, "tls_key %s: no PEM private key found",
-		       key_path);
-		goto fail_free_key;
-	}
-	if (ret == GNUTLS_E_DECRYPTION_FAILED) {
+		       path);
+	else if (ret == GNUTLS_E_DECRYPTION_FAILED)
 		/* The key is loaded unattended, so it cannot have a
 		 * passphrase; its file mode protects it instead. */
 		seterr(err, errlen,
 		       "tls_key %s: the key is encrypted; a passphrase is not "
 		       "supported",
-		       key_path);
-		goto fail_free_key;
-	}
-	if (ret < 0) {
-		seterr(err, errlen, "tls_key %s: %s", key_path,
+		       path);
+	else if (ret < 0)
+		seterr(err, errlen, "tls_key %s: %s", path,
 		       gnutls_strerror(ret));
+	return ret < 0 ? -1 : 0;
+}
+
+/* Check and install the chain in cert_pem with the key in key_pem. */
+static int
+load_keypair(gnutls_certificate_credentials_t cred, const char *cert_path,
+	     const struct buf *cert_pem, const char *key_path,
+	     const struct buf *key_pem, char *err, size_t errlen)
+{
+	gnutls_x509_crt_t *crts = NULL;
+	gnutls_x509_privkey_t key = NULL;
+	unsigned int ncrts = 0, i;
+	int ret, rc = -1;
+
+	if (import_chain(cert_path, cert_pem, &crts, &ncrts, err, errlen) < 0)
+		return -1;
+	if (check_validity(crts[0], cert_path, err, errlen) < 0)
+		goto fail_free_crts;
+	if (import_key(key_path, key_pem, &key, err, errlen) < 0)
 		goto fail_free_key;
-	}
 
 	/* GnuTLS checks here that the key belongs to the leaf certificate.
 	 * ncrts fits an int: a 1 MiB file holds a few thousand at most. */
 	ret = gnutls_certificate_set_x509_key(cred, crts, (int)ncrts, key);
-	if (ret == GNUTLS_E_CERTIFICATE_KEY_MISMATCH) {
+	if (ret == GNUTLS_E_CERTIFICATE_KEY_MISMATCH)
 		seterr(err, errlen,
 		       "certificate and key do not match (tls_cert %s, tls_key "
 		       "%s)",
 		       cert_path, key_path);
-		goto fail_free_key;
-	}
-	if (ret < 0) {
+	else if (ret < 0)
 		seterr(err, errlen, "tls_cert %s with tls_key %s: %s",
 		       cert_path, key_path, gnutls_strerror(ret));
-		goto fail_free_key;
-	}
-	rc = 0;
+	else
+		rc = 0;
 
 fail_free_key:
-	gnutls_x509_privkey_deinit(key);
+	if (key != NULL)
+		gnutls_x509_privkey_deinit(key);
 fail_free_crts:
 	for (i = 0; i < ncrts; i++)
 		gnutls_x509_crt_deinit(crts[i]);

@@ -43,6 +43,8 @@ static char dir[64];
 /* An ECDSA P-256 and an RSA 2048 server, both for localhost. */
 static struct tls_ctx *ctx;
 static struct tls_ctx *ctx_rsa;
+/* A leaf signed by a test CA, sent with the CA. */
+static struct tls_ctx *ctx_chain;
 
 static const char *
 fixture(const char *name)
@@ -115,13 +117,15 @@ make_encrypted_key(const char *name, gnutls_x509_privkey_t k)
 	gnutls_free(out.data);
 }
 
-/* A self-signed certificate for localhost, valid from..until. */
-static void
-make_cert(const char *name, gnutls_x509_privkey_t k, time_t from, time_t until)
+/* A certificate for cn with key k, valid from..until, signed by issuer
+ * (with issuer_key), or self-signed when issuer is NULL. A CA certificate
+ * may sign others. The caller frees it. */
+static gnutls_x509_crt_t
+new_cert(const char *cn, gnutls_x509_privkey_t k, time_t from, time_t until,
+	 bool is_ca, gnutls_x509_crt_t issuer, gnutls_x509_privkey_t issuer_key)
 {
 	static unsigned char serial = 1;
 	gnutls_x509_crt_t c;
-	gnutls_datum_t out;
 
 	assert_int_equal(gnutls_x509_crt_init(&c), 0);
 	assert_int_equal(gnutls_x509_crt_set_version(c, 3), 0);
@@ -131,20 +135,83 @@ make_cert(const char *name, gnutls_x509_privkey_t k, time_t from, time_t until)
 	assert_int_equal(gnutls_x509_crt_set_expiration_time(c, until), 0);
 	assert_int_equal(
 		gnutls_x509_crt_set_dn_by_oid(c, GNUTLS_OID_X520_COMMON_NAME, 0,
-					      "localhost", 9),
+					      cn, (unsigned int)strlen(cn)),
 		0);
-	assert_int_equal(
-		gnutls_x509_crt_set_subject_alt_name(
-			c, GNUTLS_SAN_DNSNAME, "localhost", 9, GNUTLS_FSAN_SET),
-		0);
+	assert_int_equal(gnutls_x509_crt_set_subject_alt_name(
+				 c, GNUTLS_SAN_DNSNAME, cn,
+				 (unsigned int)strlen(cn), GNUTLS_FSAN_SET),
+			 0);
+	assert_int_equal(gnutls_x509_crt_set_basic_constraints(c, is_ca, -1),
+			 0);
+	if (is_ca)
+		assert_int_equal(
+			gnutls_x509_crt_set_key_usage(
+				c, GNUTLS_KEY_KEY_CERT_SIGN |
+					   GNUTLS_KEY_DIGITAL_SIGNATURE),
+			0);
 	assert_int_equal(gnutls_x509_crt_set_key(c, k), 0);
-	assert_int_equal(gnutls_x509_crt_sign2(c, c, k, GNUTLS_DIG_SHA256, 0),
+	assert_int_equal(gnutls_x509_crt_sign2(c, issuer != NULL ? issuer : c,
+					       issuer != NULL ? issuer_key : k,
+					       GNUTLS_DIG_SHA256, 0),
 			 0);
-	assert_int_equal(gnutls_x509_crt_export2(c, GNUTLS_X509_FMT_PEM, &out),
-			 0);
+	return c;
+}
+
+/* Write the certificates as one PEM file, in the order given. */
+static void
+write_certs(const char *name, gnutls_x509_crt_t a, gnutls_x509_crt_t b)
+{
+	gnutls_x509_crt_t both[2] = {a, b};
+	gnutls_datum_t out;
+	char *all = NULL;
+	size_t len = 0, i;
+
+	for (i = 0; i < 2 && both[i] != NULL; i++) {
+		assert_int_equal(gnutls_x509_crt_export2(
+					 both[i], GNUTLS_X509_FMT_PEM, &out),
+				 0);
+		all = realloc(all, len + out.size);
+		assert_non_null(all);
+		memcpy(all + len, out.data, out.size);
+		len += out.size;
+		gnutls_free(out.data);
+	}
+	out.data = (unsigned char *)all;
+	out.size = (unsigned int)len;
 	write_datum(name, &out, 0644);
-	gnutls_free(out.data);
+	free(all);
+}
+
+/* A self-signed certificate for localhost, valid from..until. */
+static void
+make_cert(const char *name, gnutls_x509_privkey_t k, time_t from, time_t until)
+{
+	gnutls_x509_crt_t c =
+		new_cert("localhost", k, from, until, false, NULL, NULL);
+
+	write_certs(name, c, NULL);
 	gnutls_x509_crt_deinit(c);
+}
+
+/* A test CA and a leaf for localhost signed by it, written leaf first
+ * (as the server sends it) and in the wrong order. */
+static void
+make_chain(const char *sorted, const char *unsorted, gnutls_x509_privkey_t k,
+	   time_t now)
+{
+	gnutls_x509_privkey_t ca_key = make_key("ca-key.pem");
+	gnutls_x509_crt_t ca, leaf;
+
+	ca = new_cert("imapmoved test CA", ca_key, now - 86400,
+		      now + (time_t)86400 * 365, true, NULL, NULL);
+	leaf = new_cert("localhost", k, now - 86400, now + (time_t)86400 * 365,
+			false, ca, ca_key);
+	write_certs("ca.pem", ca, NULL);
+	write_certs(sorted, leaf, ca);
+	write_certs(unsorted, ca, leaf);
+	gnutls_x509_crt_deinit(leaf);
+	gnutls_x509_crt_deinit(ca);
+	gnutls_x509_privkey_deinit(ca_key);
 }
 
 static void
@@ -182,6 +249,7 @@ setup_group(void **state)
 	make_cert("cert.pem", k, now - 86400, now + (time_t)86400 * 365);
 	make_cert("expired.pem", k, T_2000, T_2001);
 	make_cert("future.pem", k, T_2090, T_2091);
+	make_chain("chain.pem", "chain-unsorted.pem", k, now);
 	write_text("garbage.pem", "this is not a certificate\n");
 	write_text("empty.pem", "");
 	make_encrypted_key("encrypted-key.pem", k);
@@ -193,7 +261,9 @@ setup_group(void **state)
 	if (tls_ctx_load(fixture("cert.pem"), fixture("key.pem"), NULL, &ctx,
 			 err, sizeof(err)) < 0 ||
 	    tls_ctx_load(fixture("rsa-cert.pem"), fixture("rsa-key.pem"), NULL,
-			 &ctx_rsa, err, sizeof(err)) < 0) {
+			 &ctx_rsa, err, sizeof(err)) < 0 ||
+	    tls_ctx_load(fixture("chain.pem"), fixture("key.pem"), NULL,
+			 &ctx_chain, err, sizeof(err)) < 0) {
 		(void)fprintf(stderr, "fixture: %s\n", err);
 		return -1;
 	}
@@ -206,6 +276,7 @@ teardown_group(void **state)
 	(void)state;
 	tls_ctx_free(&ctx);
 	tls_ctx_free(&ctx_rsa);
+	tls_ctx_free(&ctx_chain);
 	if (nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS) < 0)
 		(void)fprintf(stderr, "cannot remove %s: %s\n", dir,
 			      strerror(errno));
@@ -235,6 +306,9 @@ struct load_case {
 
 static const struct load_case load_cases[] = {
 	{"good_pair_loads", "cert.pem", "key.pem", NULL, NULL, NULL},
+	{"chain_leaf_first_loads", "chain.pem", "key.pem", NULL, NULL, NULL},
+	{"chain_out_of_order_refused", "chain-unsorted.pem", "key.pem", NULL,
+	 "chain-unsorted.pem: chain out of order", NULL},
 	{"good_pair_with_own_priority_loads", "cert.pem", "key.pem",
 	 "SECURE256:-VERS-ALL:+VERS-TLS1.3", NULL, NULL},
 	{"missing_cert_names_file_and_errno", "nonexistent.pem", "key.pem",
@@ -386,9 +460,13 @@ struct client {
 	const char *echo;
 	/* End with close_notify rather than just closing. */
 	bool bye;
-	/* Verify the server certificate (with no trusted CA, so it fails and
-	 * the client aborts the handshake with an alert). */
+	/* Verify the server certificate for localhost against cafile, or
+	 * against no CA at all, so that the client aborts with an alert. */
 	bool verify;
+	const char *cafile;
+	/* After all that, write these bytes raw, past TLS, and leave. */
+	const char *raw;
+	size_t raw_len;
 };
 
 struct client_io {
@@ -479,7 +557,11 @@ client_main(int in, int out, const struct client *cl)
 	    gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred) < 0 ||
 	    gnutls_server_name_set(s, GNUTLS_NAME_DNS, "localhost", 9) < 0)
 		_exit(CLIENT_SETUP_FAILED);
-	if (cl->verify)
+	if (cl->cafile != NULL &&
+	    gnutls_certificate_set_x509_trust_file(cred, cl->cafile,
+						   GNUTLS_X509_FMT_PEM) != 1)
+		_exit(CLIENT_SETUP_FAILED);
+	if (cl->verify || cl->cafile != NULL)
 		gnutls_session_set_verify_cert(s, "localhost", 0);
 	gnutls_transport_set_ptr(s, &io);
 	gnutls_transport_set_push_function(s, client_push);
@@ -493,6 +575,8 @@ client_main(int in, int out, const struct client *cl)
 		_exit(CLIENT_HANDSHAKE_FAILED);
 	}
 	if (client_talk(s, cl) < 0)
+		_exit(CLIENT_DATA_WRONG);
+	if (cl->raw != NULL && io_write_all(out, cl->raw, cl->raw_len) < 0)
 		_exit(CLIENT_DATA_WRONG);
 	if (cl->bye)
 		(void)gnutls_bye(s, GNUTLS_SHUT_WR);
@@ -588,35 +672,57 @@ server_read_exact(struct tls_conn *c, int fd, char *p, size_t n)
 
 struct ok_case {
 	const char *name;
+	/* Client priority string (NULL: "NORMAL"). */
 	const char *priority;
-	bool rsa;
+	/* Server credentials (NULL: the ECDSA one). */
+	struct tls_ctx **server;
+	/* A CA file the client verifies the server against (NULL: none). */
+	const char *cafile;
 	bool pipes;
 	bool nonblock;
+	/* Expected in tls_conn_describe(). */
 	const char *proto;
 };
 
 static const struct ok_case ok_cases[] = {
-	{"default_client_gets_tls13", NULL, false, false, false, "(TLS1.3)"},
-	{"tls12_only_client_gets_tls12", "NORMAL:-VERS-ALL:+VERS-TLS1.2", false,
-	 false, false, "(TLS1.2)"},
-	{"tls12_aes128_gcm_client_accepted",
-	 "NORMAL:-VERS-ALL:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM", false, false,
-	 false, "(AES-128-GCM)"},
-	{"rsa_cert_default_client_gets_tls13", NULL, true, false, false,
-	 "(TLS1.3)"},
-	{"rsa_cert_tls12_ecdhe_client_accepted",
-	 "NORMAL:-VERS-ALL:+VERS-TLS1.2:-KX-ALL:+ECDHE-RSA", true, false, false,
-	 "(ECDHE-"},
+	{.name = "default_client_gets_tls13", .proto = "(TLS1.3)"},
+	{.name = "tls12_only_client_gets_tls12",
+	 .priority = "NORMAL:-VERS-ALL:+VERS-TLS1.2",
+	 .proto = "(TLS1.2)"},
+	{.name = "tls12_aes128_gcm_client_accepted",
+	 .priority = "NORMAL:-VERS-ALL:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM",
+	 .proto = "(AES-128-GCM)"},
+	{.name = "rsa_cert_default_client_gets_tls13",
+	 .server = &ctx_rsa,
+	 .proto = "(TLS1.3)"},
+	{.name = "rsa_cert_tls12_ecdhe_client_accepted",
+	 .priority = "NORMAL:-VERS-ALL:+VERS-TLS1.2:-KX-ALL:+ECDHE-RSA",
+	 .server = &ctx_rsa,
+	 .proto = "(ECDHE-"},
 	/* No finite-field group offered, so the server must fall back to its
 	 * own DH parameters. */
-	{"rsa_cert_dhe_client_without_groups_gets_known_dh_params",
-	 "NORMAL:-VERS-ALL:+VERS-TLS1.2:-KX-ALL:+DHE-RSA:-GROUP-ALL:"
-	 "+GROUP-SECP256R1",
-	 true, false, false, "(DHE-"},
-	{"inetd_pipe_pair_echo", NULL, false, true, false, "(TLS1.3)"},
-	{"nonblocking_fd_echo", NULL, false, false, true, "(TLS1.3)"},
-	{"nonblocking_pipe_pair_echo", "NORMAL:-VERS-ALL:+VERS-TLS1.2", false,
-	 true, true, "(TLS1.2)"},
+	{.name = "rsa_cert_dhe_client_without_groups_gets_known_dh_params",
+	 .priority = "NORMAL:-VERS-ALL:+VERS-TLS1.2:-KX-ALL:+DHE-RSA:"
+		     "-GROUP-ALL:+GROUP-SECP256R1",
+	 .server = &ctx_rsa,
+	 .proto = "(DHE-"},
+	/* The client trusts only the CA, so the server must send the chain. */
+	{.name = "chain_verified_by_client_trusting_only_the_ca",
+	 .server = &ctx_chain,
+	 .cafile = "ca.pem",
+	 .proto = "(TLS1.3)"},
+	{.name = "chain_verified_by_tls12_client_trusting_only_the_ca",
+	 .priority = "NORMAL:-VERS-ALL:+VERS-TLS1.2",
+	 .server = &ctx_chain,
+	 .cafile = "ca.pem",
+	 .proto = "(TLS1.2)"},
+	{.name = "inetd_pipe_pair_echo", .pipes = true, .proto = "(TLS1.3)"},
+	{.name = "nonblocking_fd_echo", .nonblock = true, .proto = "(TLS1.3)"},
+	{.name = "nonblocking_pipe_pair_echo",
+	 .priority = "NORMAL:-VERS-ALL:+VERS-TLS1.2",
+	 .pipes = true,
+	 .nonblock = true,
+	 .proto = "(TLS1.2)"},
 };
 
 static void
@@ -630,6 +736,7 @@ handshake_echo_table(void **state)
 		const struct ok_case *t = &ok_cases[i];
 		struct client cl = {
 			.priority = t->priority,
+			.cafile = t->cafile != NULL ? fixture(t->cafile) : NULL,
 			.wait_go = true,
 			.echo = msg,
 			.bye = true,
@@ -649,8 +756,8 @@ handshake_echo_table(void **state)
 			assert_int_equal(io_set_nonblock(in, 1), 0);
 			assert_int_equal(io_set_nonblock(out, 1), 0);
 		}
-		if (tls_conn_handshake(t->rsa ? ctx_rsa : ctx, in, out,
-				       HS_LIMIT, &c, err, sizeof(err)) < 0)
+		if (tls_conn_handshake(t->server != NULL ? *t->server : ctx, in,
+				       out, HS_LIMIT, &c, err, sizeof(err)) < 0)
 			fail_msg("%s: %s", t->name, err);
 		show(t->name, tls_conn_describe(c));
 		if (strstr(tls_conn_describe(c), t->proto) == NULL)
@@ -758,6 +865,69 @@ large_write_arrives_whole(void **state)
 	assert_int_equal(wait_client(pid), CLIENT_OK);
 	tls_conn_close(&c);
 	assert_int_equal(close(fd), 0);
+}
+
+/* A record that is not what it claims to be after the handshake: the read
+ * fails with a reason, the close after it does not crash. */
+static void
+corrupt_record_read_fails_with_reason(void **state)
+{
+	static const char junk[] = "\x17\x03\x03\x00\x20"
+				   "0123456789abcdef0123456789abcdef";
+	struct client cl = {.raw = junk, .raw_len = sizeof(junk) - 1};
+	struct tls_conn *c = NULL;
+	char err[256], buf[64];
+	int fd;
+	pid_t pid = start_client(&cl, &fd);
+
+	(void)state;
+	assert_int_equal(
+		tls_conn_handshake(ctx, fd, fd, HS_LIMIT, &c, err, sizeof(err)),
+		0);
+	assert_int_equal(tls_conn_read(c, buf, sizeof(buf)), -1);
+	assert_int_not_equal(errno, EAGAIN);
+	show("corrupt_record", tls_conn_error(c));
+	assert_non_null(strstr(tls_conn_error(c), "TLS read failed: "));
+	assert_int_equal(wait_client(pid), CLIENT_OK);
+	tls_conn_close(&c);
+	assert_int_equal(close(fd), 0);
+}
+
+/* Writing to a client that has gone fails with EPIPE and a reason, never
+ * with SIGPIPE (left at its default here, so it would kill the test). */
+static void
+write_to_vanished_client_fails_cleanly(void **state)
+{
+	unsigned pipes;
+
+	(void)state;
+	for (pipes = 0; pipes < 2; pipes++) {
+		struct client cl = {.priority = NULL};
+		struct tls_conn *c = NULL;
+		char err[256];
+		int in, out;
+		pid_t pid;
+
+		if (pipes)
+			pid = start_client_pipes(&cl, &in, &out);
+		else {
+			pid = start_client(&cl, &in);
+			out = in;
+		}
+		assert_int_equal(tls_conn_handshake(ctx, in, out, HS_LIMIT, &c,
+						    err, sizeof(err)),
+				 0);
+		assert_int_equal(wait_client(pid), CLIENT_OK);
+		assert_int_equal(tls_conn_write(c, "* BYE\r\n", 7), -1);
+		assert_int_equal(errno, EPIPE);
+		show("write_to_vanished_client", tls_conn_error(c));
+		assert_string_equal(tls_conn_error(c),
+				    "TLS write failed: Broken pipe");
+		tls_conn_close(&c);
+		assert_int_equal(close(in), 0);
+		if (out != in)
+			assert_int_equal(close(out), 0);
+	}
 }
 
 /* --- Clients the server refuses. --- */
@@ -1035,6 +1205,8 @@ main(void)
 		cmocka_unit_test(handshake_echo_table),
 		cmocka_unit_test(partial_read_leaves_rest_pending),
 		cmocka_unit_test(large_write_arrives_whole),
+		cmocka_unit_test(corrupt_record_read_fails_with_reason),
+		cmocka_unit_test(write_to_vanished_client_fails_cleanly),
 		cmocka_unit_test(refused_client_table),
 		cmocka_unit_test(hangup_table),
 		cmocka_unit_test(garbage_table),
