@@ -680,11 +680,16 @@ tls_conn_read(struct tls_conn *c, void *p, size_t n)
 			c->eof = true;
 			return 0;
 		case GNUTLS_E_REHANDSHAKE:
-			/* Renegotiation is never needed; refuse it politely
-			 * and carry on with the current keys. */
+			/* IMAP never needs renegotiation (TLS 1.2 only), and
+			 * GnuTLS keeps the refused ClientHello buffered, so
+			 * the session cannot go on: say so and end it. */
 			(void)gnutls_alert_send(c->s, GNUTLS_AL_WARNING,
 						GNUTLS_A_NO_RENEGOTIATION);
-			continue;
+			(void)snprintf(c->err, sizeof(c->err), "%s",
+				       "TLS read failed: client asked to "
+				       "renegotiate, which is not supported");
+			errno = EPROTO;
+			return -1;
 		default:
 			break;
 		}

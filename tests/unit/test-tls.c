@@ -464,6 +464,9 @@ struct client {
 	 * against no CA at all, so that the client aborts with an alert. */
 	bool verify;
 	const char *cafile;
+	/* After the handshake, try to renegotiate (TLS 1.2) and insist that
+	 * the server refuses. */
+	bool renegotiate;
 	/* After all that, write these bytes raw, past TLS, and leave. */
 	const char *raw;
 	size_t raw_len;
@@ -573,6 +576,15 @@ client_main(int in, int out, const struct client *cl)
 		/* As a real client does: say why (GnuTLS leaves it to us). */
 		(void)gnutls_alert_send_appropriate(s, ret);
 		_exit(CLIENT_HANDSHAKE_FAILED);
+	}
+	if (cl->renegotiate) {
+		do
+			ret = gnutls_handshake(s);
+		while (ret == GNUTLS_E_AGAIN || ret == GNUTLS_E_INTERRUPTED);
+		if (ret != GNUTLS_E_WARNING_ALERT_RECEIVED ||
+		    gnutls_alert_get(s) != GNUTLS_A_NO_RENEGOTIATION)
+			_exit(CLIENT_DATA_WRONG);
+		_exit(CLIENT_OK);
 	}
 	if (client_talk(s, cl) < 0)
 		_exit(CLIENT_DATA_WRONG);
@@ -893,6 +905,35 @@ corrupt_record_read_fails_with_reason(void **state)
 	assert_int_equal(close(fd), 0);
 }
 
+/* A TLS 1.2 client asking to renegotiate is told no, and the read reports
+ * why the session ends. */
+static void
+renegotiation_refused(void **state)
+{
+	struct client cl = {
+		.priority = "NORMAL:-VERS-ALL:+VERS-TLS1.2",
+		.renegotiate = true,
+	};
+	struct tls_conn *c = NULL;
+	char err[256], buf[16];
+	int fd;
+	pid_t pid = start_client(&cl, &fd);
+
+	(void)state;
+	assert_int_equal(
+		tls_conn_handshake(ctx, fd, fd, HS_LIMIT, &c, err, sizeof(err)),
+		0);
+	assert_int_equal(tls_conn_read(c, buf, sizeof(buf)), -1);
+	assert_int_equal(errno, EPROTO);
+	assert_string_equal(tls_conn_error(c),
+			    "TLS read failed: client asked to renegotiate, "
+			    "which is not supported");
+	/* The client saw the no_renegotiation alert. */
+	assert_int_equal(wait_client(pid), CLIENT_OK);
+	tls_conn_close(&c);
+	assert_int_equal(close(fd), 0);
+}
+
 /* Writing to a client that has gone fails with EPIPE and a reason, never
  * with SIGPIPE (left at its default here, so it would kill the test). */
 static void
@@ -1206,6 +1247,7 @@ main(void)
 		cmocka_unit_test(partial_read_leaves_rest_pending),
 		cmocka_unit_test(large_write_arrives_whole),
 		cmocka_unit_test(corrupt_record_read_fails_with_reason),
+		cmocka_unit_test(renegotiation_refused),
 		cmocka_unit_test(write_to_vanished_client_fails_cleanly),
 		cmocka_unit_test(refused_client_table),
 		cmocka_unit_test(hangup_table),
