@@ -55,6 +55,8 @@ struct tls_conn {
 	bool timed_out;
 	/* The peer closed its side (read returned 0). */
 	bool eof;
+	/* tls_conn_read returned 0 (end of stream) and will again. */
+	bool ended;
 	/* The last transport errno other than EAGAIN and EINTR, 0 if none. */
 	int io_errno;
 	char desc[160];
@@ -663,8 +665,13 @@ tls_conn_read(struct tls_conn *c, void *p, size_t n)
 {
 	ssize_t r;
 
+	/* GnuTLS fails a read after a premature end; keep saying "end". */
+	if (c->ended)
+		return 0;
 	for (;;) {
 		r = gnutls_record_recv(c->s, p, n);
+		if (r == 0)
+			c->ended = true;
 		if (r >= 0)
 			return r;
 		switch (r) {
@@ -678,6 +685,7 @@ tls_conn_read(struct tls_conn *c, void *p, size_t n)
 			 * close_notify is common and harmless for IMAP: every
 			 * command is complete or it is not executed. */
 			c->eof = true;
+			c->ended = true;
 			return 0;
 		case GNUTLS_E_REHANDSHAKE:
 			/* IMAP never needs renegotiation (TLS 1.2 only), and
