@@ -233,6 +233,9 @@ bool transport_pending(const struct transport *t);
  * the reason in err. */
 int transport_start_tls(struct transport *t, struct tls_ctx *ctx,
 			unsigned timeout_secs, char *err, size_t errlen);
+/* Why the last transport_read() or transport_write() failed: the TLS
+ * error, or strerror(saved_errno) when plain. */
+const char *transport_error(const struct transport *t, int saved_errno);
 /* Protocol and cipher, or NULL when plain. */
 const char *transport_tls_describe(const struct transport *t);
 /* End TLS (close_notify) if started; the fds stay open. */

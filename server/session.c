@@ -49,6 +49,7 @@ flush(struct session *s)
 	if (s->out.len == 0 || s->is_lost)
 		return;
 	if (transport_write(&s->t, s->out.data, s->out.len) < 0) {
+		log_debug("write: %s", transport_error(&s->t, errno));
 		s->is_lost = true;
 		if (s->end_reason == NULL)
 			s->end_reason = "write failed";
@@ -201,7 +202,7 @@ read_and_feed(struct session *s)
 		if (errno == EAGAIN || errno == EINTR)
 			return true;
 		s->end_reason = "read failed";
-		log_debug("read: %s", strerror(errno));
+		log_info("read: %s", transport_error(&s->t, errno));
 		return false;
 	}
 	return after_input(s, imap_session_input(s->imap, chunk, (size_t)n));

@@ -6,6 +6,7 @@
 #include "server.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "lib/io.h"
 #include "tls.h"
@@ -63,6 +64,12 @@ transport_start_tls(struct transport *t, struct tls_ctx *ctx,
 	}
 	return tls_conn_handshake(ctx, t->fd_in, t->fd_out, timeout_secs,
 				  &t->tls, err, errlen);
+}
+
+const char *
+transport_error(const struct transport *t, int saved_errno)
+{
+	return t->tls != NULL ? tls_conn_error(t->tls) : strerror(saved_errno);
 }
 
 const char *
