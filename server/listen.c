@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,23 @@ add_sock(struct listener *l, int fd, bool is_tls, const char *name)
 	l->n_socks++;
 }
 
+/* A start-up failure: logged, and also shown on the terminal when the log
+ * goes to syslog (the admin who typed the command must see it). */
+static void __attribute__((format(printf, 2, 3)))
+start_error(const struct listener *l, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	/* Truncation is acceptable for a message. */
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_error("%s", msg);
+	if (!l->o->foreground)
+		(void)fprintf(stderr, "imapmoved: %s\n", msg);
+}
+
 /* Bind one address. Returns 0, 1 when an IPv6 wildcard is skipped on a
  * host without IPv6, or -1 (message printed and logged). */
 static int
@@ -102,11 +120,9 @@ fail_close:
 	errno = saved;
 fail:
 	saved = errno;
-	(void)fprintf(stderr, "%s:%u: %s %s: %s: %s\n", l->cfg->path, sl->line,
-		      sl->is_tls ? "listen_tls" : "listen", sl->spec, step,
-		      strerror(saved));
-	log_error("%s:%u: %s: %s: %s", l->cfg->path, sl->line, sl->spec, step,
-		  strerror(saved));
+	start_error(l, "%s:%u: %s %s: %s: %s", l->cfg->path, sl->line,
+		    sl->is_tls ? "listen_tls" : "listen", sl->spec, step,
+		    strerror(saved));
 	return -1;
 }
 
@@ -169,7 +185,7 @@ take_systemd_fds(struct listener *l)
 	    (pid_t)pid != getpid())
 		return 0;
 	if (num_parse_str_u64(n_s, 1024, &n) < 0) {
-		log_error("LISTEN_FDS is not a number: %s", n_s);
+		start_error(l, "LISTEN_FDS is not a number: %s", n_s);
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
@@ -177,7 +193,8 @@ take_systemd_fds(struct listener *l)
 		fd_name(names, (size_t)i, name, sizeof(name));
 		if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ||
 		    io_set_nonblock(fd, 1) < 0) {
-			log_error("LISTEN_FDS: fd %d: %s", fd, strerror(errno));
+			start_error(l, "LISTEN_FDS: fd %d: %s", fd,
+				    strerror(errno));
 			return -1;
 		}
 		(void)snprintf(label, sizeof(label), "systemd fd %d%s%s", fd,
@@ -440,8 +457,7 @@ listen_run(struct server_config *cfg, const struct listen_opts *o)
 	l.o = o;
 	l.children = conn_table_new();
 	if (transport_tls_load(cfg, &l.tls, err, sizeof(err)) < 0) {
-		(void)fprintf(stderr, "%s\n", err);
-		log_error("%s", err);
+		start_error(&l, "%s", err);
 		goto out;
 	}
 	n = take_systemd_fds(&l);
@@ -450,14 +466,16 @@ listen_run(struct server_config *cfg, const struct listen_opts *o)
 	if (l.tls == NULL) {
 		for (n = 0; (size_t)n < l.n_socks; n++) {
 			if (l.socks[n].is_tls) {
-				log_error("%s needs TLS but tls_cert is unset",
-					  l.socks[n].name);
+				start_error(
+					&l,
+					"%s needs TLS but tls_cert is unset",
+					l.socks[n].name);
 				goto out;
 			}
 		}
 	}
 	if (!o->foreground && daemon(0, 0) < 0) {
-		(void)fprintf(stderr, "daemon: %s\n", strerror(errno));
+		start_error(&l, "daemon: %s", strerror(errno));
 		goto out;
 	}
 	setup_signals(&l);
