@@ -445,6 +445,28 @@ stop(struct listener *l)
 	}
 }
 
+/* A listener no remote client can log in through deserves a warning:
+ * no TLS and plaintext_auth = no leave only LOGINDISABLED. */
+static void
+warn_if_no_login_possible(const struct listener *l)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	size_t i;
+
+	if (l->tls != NULL || l->cfg->plaintext_auth)
+		return;
+	for (i = 0; i < l->n_socks; i++) {
+		len = sizeof(ss);
+		if (getsockname(l->socks[i].fd, (struct sockaddr *)&ss, &len) ==
+			    0 &&
+		    !server_addr_is_local((struct sockaddr *)&ss, len))
+			log_warn("%s: without tls_cert and with plaintext_auth "
+				 "= no, only local clients can log in",
+				 l->socks[i].name);
+	}
+}
+
 int
 listen_run(struct server_config *cfg, const struct listen_opts *o)
 {
@@ -478,6 +500,7 @@ listen_run(struct server_config *cfg, const struct listen_opts *o)
 		start_error(&l, "daemon: %s", strerror(errno));
 		goto out;
 	}
+	warn_if_no_login_possible(&l);
 	setup_signals(&l);
 	log_info("imapmoved %s ready on %zu sockets", IMAPMOVED_VERSION,
 		 l.n_socks);
