@@ -156,6 +156,19 @@ set_maildir(struct cfg_parse *p, const char *value, const char **why_r)
 	return 0;
 }
 
+/* Whether a checked template has a %h escape (not "%%h"). */
+static bool
+uses_home(const char *tmpl)
+{
+	const char *p;
+
+	for (p = tmpl; *p != '\0'; p++) {
+		if (*p == '%' && *++p == 'h')
+			return true;
+	}
+	return false;
+}
+
 static int
 set_default_home(struct cfg_parse *p, const char *value, const char **why_r)
 {
@@ -167,6 +180,10 @@ set_default_home(struct cfg_parse *p, const char *value, const char **why_r)
 		return -1;
 	if (value[0] != '/') {
 		*why_r = "default_home must be an absolute path";
+		return -1;
+	}
+	if (uses_home(value)) {
+		*why_r = "default_home cannot use %h";
 		return -1;
 	}
 	replace_str(&p->c->default_home, xstrdup(value));

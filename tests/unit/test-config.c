@@ -226,6 +226,9 @@ errors_name_file_and_line(void **state)
 		{"relative maildir", "maildir = Maildir\n",
 		 "/etc/im/test.conf:1: maildir: the template must give an "
 		 "absolute path: 'Maildir'"},
+		{"home in default_home", "default_home = /h/%h\n",
+		 "/etc/im/test.conf:1: default_home: default_home cannot use "
+		 "%h: '/h/%h'"},
 		{"root uid", "default_uid = 0\n",
 		 "/etc/im/test.conf:1: default_uid: mail is never served as "
 		 "root (id 0): '0'"},
