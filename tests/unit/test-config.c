@@ -347,6 +347,45 @@ example_documents_exactly_the_known_keys(void **state)
 	buf_free(&b);
 }
 
+/* Every key is described in man/imapmoved.conf.5 (".It Cm key"), and
+ * every key described there is known. */
+static void
+man_page_documents_exactly_the_known_keys(void **state)
+{
+	static const char tag[] = "\n.It Cm ";
+	struct buf b;
+	const char *name, *p;
+	char want[64], key[64];
+	size_t i, n;
+
+	(void)state;
+	buf_init(&b, 0);
+	if (io_read_file("man/imapmoved.conf.5", &b) < 0)
+		fail_msg("man/imapmoved.conf.5: cannot read (run from the top "
+			 "of the tree)");
+	for (i = 0; (name = config_key_name(i)) != NULL; i++) {
+		(void)snprintf(want, sizeof(want), "%s%s No = ", tag, name);
+		if (strstr(buf_cstr(&b), want) == NULL)
+			fail_msg("key %s is not in man/imapmoved.conf.5", name);
+	}
+	for (p = strstr(buf_cstr(&b), tag); p != NULL; p = strstr(p + 1, tag)) {
+		n = strspn(p + strlen(tag), "abcdefghijklmnopqrstuvwxyz_");
+		if (n == 0 || n >= sizeof(key))
+			continue;
+		memcpy(key, p + strlen(tag), n);
+		key[n] = '\0';
+		for (i = 0; (name = config_key_name(i)) != NULL; i++) {
+			if (strcmp(name, key) == 0)
+				break;
+		}
+		if (name == NULL)
+			fail_msg(
+				"man/imapmoved.conf.5 documents unknown key %s",
+				key);
+	}
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -360,6 +399,7 @@ main(void)
 		cmocka_unit_test(load_reports_a_missing_file),
 		cmocka_unit_test(load_reads_a_real_file),
 		cmocka_unit_test(example_documents_exactly_the_known_keys),
+		cmocka_unit_test(man_page_documents_exactly_the_known_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
