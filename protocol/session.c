@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/log.h"
 #include "lib/mem.h"
 
 void
@@ -119,6 +120,8 @@ imap_session_refuse_plaintext(struct imap_session *s, const char *tag)
 {
 	if (s->is_secure || s->cfg.plaintext_auth)
 		return false;
+	log_info("login refused: plaintext authentication on a non-secure "
+		 "connection");
 	imap_resp_tagged(s, tag, IMAP_RESP_NO, "PRIVACYREQUIRED",
 			 "Plaintext authentication disallowed on non-secure "
 			 "connections.");
@@ -152,6 +155,7 @@ imap_session_login(struct imap_session *s, const char *tag, const char *authzid,
 			 "Authentication failed.");
 	if (++s->auth_failures < s->cfg.max_auth_failures)
 		return IMAP_STATUS_CONTINUE;
+	log_info("disconnecting: %u failed authentications", s->auth_failures);
 	imap_resp_untagged(s, IMAP_RESP_BYE, NULL,
 			   "Too many authentication failures.");
 	return IMAP_STATUS_CLOSE;
@@ -209,6 +213,9 @@ handle_event(struct imap_session *s, enum imap_frame_event ev)
 	case IMAP_FRAME_FATAL_LITERAL:
 		/* RFC 7888 section 4: the client sends a {n+} literal
 		 * without waiting, so refusing it means closing. */
+		log_info("disconnecting: non-synchronizing literal of %llu "
+			 "bytes over the limit",
+			 (unsigned long long)s->frame.refused_size);
 		imap_resp_tagged(s, frame_tag(s), IMAP_RESP_BAD, "TOOBIG",
 				 "Literal too big.");
 		imap_resp_untagged(s, IMAP_RESP_BYE, NULL,
@@ -240,6 +247,8 @@ imap_session_input(struct imap_session *s, const void *data, size_t len)
 		arena_reset(s->arena);
 		if (st == IMAP_STATUS_CONTINUE &&
 		    s->bad_in_row >= s->cfg.limits.max_bad_commands) {
+			log_info("disconnecting: %u invalid commands in a row",
+				 s->bad_in_row);
 			imap_resp_untagged(s, IMAP_RESP_BYE, NULL,
 					   "Too many invalid commands.");
 			st = IMAP_STATUS_CLOSE;
@@ -288,6 +297,8 @@ session_bye(struct imap_session *s, const char *text)
 enum imap_status
 imap_session_timeout_expired(struct imap_session *s)
 {
+	log_info("disconnecting: %s timeout",
+		 s->state == IMAP_STATE_NOT_AUTH ? "login" : "idle");
 	return session_bye(s, "Autologout; idle for too long.");
 }
 

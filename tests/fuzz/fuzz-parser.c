@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/log.h"
 #include "lib/mem.h"
 #include "protocol/imap-private.h"
 
@@ -131,6 +132,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size == 0)
 		return 0;
+	log_set_level(LOG_LEVEL_ERROR);
 	run_session(data[0], data + 1, size - 1);
 	run_parser(data + 1, size - 1);
 	return 0;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "lib/log.h"
 #include "lib/mem.h"
 #include "protocol/imap-private.h"
 
@@ -320,6 +321,18 @@ static const struct session_case cases[] = {
 	{"authenticate_login_with_initial_user", CFG_SECURE,
 	 "a AUTHENTICATE LOGIN YWxpY2U=\r\nc2VjcmV0\r\n", 0,
 	 "+ UGFzc3dvcmQ6\r\na " LOGGED_IN, IMAP_STATUS_CONTINUE},
+	{"authenticate_login_nul_in_user_is_bad", CFG_SECURE,
+	 /* "alice\0x" */
+	 "a AUTHENTICATE LOGIN YWxpY2UAeA==\r\nb NOOP\r\n", 0,
+	 "a BAD NUL byte in LOGIN response.\r\nb OK NOOP completed.\r\n",
+	 IMAP_STATUS_CONTINUE},
+	{"authenticate_plain_nul_in_password_is_bad", CFG_SECURE,
+	 /* "\0alice\0secret\0x" */
+	 "a AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldAB4\r\n", 0,
+	 "a BAD Invalid PLAIN response.\r\n", IMAP_STATUS_CONTINUE},
+	{"authenticate_quoted_initial_response_is_bad", CFG_SECURE,
+	 "a AUTHENTICATE PLAIN \"" PLAIN_ALICE "\"\r\n", 0,
+	 "a BAD Invalid initial response.\r\n", IMAP_STATUS_CONTINUE},
 	{"authenticate_login_cancel_at_password", CFG_SECURE,
 	 "a AUTHENTICATE LOGIN\r\nYWxpY2U=\r\n*\r\n", 0,
 	 "+ VXNlcm5hbWU6\r\n+ UGFzc3dvcmQ6\r\na BAD Authentication "
@@ -621,5 +634,6 @@ main(void)
 		cmocka_unit_test(write_failure_closes),
 	};
 
+	log_set_level(LOG_LEVEL_ERROR); /* keep the test output readable */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
