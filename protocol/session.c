@@ -245,7 +245,9 @@ imap_session_input(struct imap_session *s, const void *data, size_t len)
 		if (s->frame.complete)
 			imap_frame_reset(&s->frame);
 		arena_reset(s->arena);
+		/* max_bad_commands 0 means no limit. */
 		if (st == IMAP_STATUS_CONTINUE &&
+		    s->cfg.limits.max_bad_commands != 0 &&
 		    s->bad_in_row >= s->cfg.limits.max_bad_commands) {
 			log_info("disconnecting: %u invalid commands in a row",
 				 s->bad_in_row);
