@@ -135,6 +135,9 @@ imap_session_login(struct imap_session *s, const char *tag, const char *authzid,
 	char *maildir = NULL, *canon = NULL;
 	enum imap_auth_result r;
 
+	/* Hand over the answers to earlier pipelined commands first: the
+	 * hook may sleep (the failure delay) and may flush them meanwhile. */
+	(void)imap_resp_flush(s); /* a failure shows after the command */
 	r = s->hooks->authenticate(s->ctx, authzid, user, pass, &maildir,
 				   &canon);
 	if (r == IMAP_AUTH_OK && maildir != NULL) {

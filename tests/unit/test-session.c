@@ -18,6 +18,7 @@
 
 struct fake {
 	struct buf out;
+	size_t out_at_auth; /* bytes written when the hook was called */
 	bool fail_writes;
 	unsigned auth_calls;
 	char authzid[64];
@@ -43,6 +44,7 @@ fake_auth(void *ctx, const char *authzid, const char *user, const char *pass,
 	struct fake *f = ctx;
 
 	f->auth_calls++;
+	f->out_at_auth = f->out.len;
 	snprintf(f->authzid, sizeof(f->authzid), "%s",
 		 authzid != NULL ? authzid : "(null)");
 	if (strcmp(user, "temp") == 0)
@@ -507,6 +509,21 @@ login_password_wiped_from_buffers(void **state)
 }
 
 static void
+earlier_answers_written_before_auth_hook(void **state)
+{
+	struct fake f;
+	struct imap_session *s;
+
+	(void)state;
+	s = new_session(CFG_SECURE, &f);
+	buf_reset(&f.out);
+	input(s, "a NOOP\r\nb LOGIN alice wrong\r\n");
+	assert_int_equal(f.out_at_auth, strlen("a OK NOOP completed.\r\n"));
+	imap_session_free(&s);
+	buf_free(&f.out);
+}
+
+static void
 starttls_discards_pipelined_bytes(void **state)
 {
 	struct fake f;
@@ -627,6 +644,7 @@ main(void)
 		cmocka_unit_test(literal_continuation_only_after_accepting),
 		cmocka_unit_test(login_stores_user_and_maildir),
 		cmocka_unit_test(login_password_wiped_from_buffers),
+		cmocka_unit_test(earlier_answers_written_before_auth_hook),
 		cmocka_unit_test(starttls_discards_pipelined_bytes),
 		cmocka_unit_test(starttls_discards_partial_command),
 		cmocka_unit_test(thousands_of_pipelined_commands_bounded),
