@@ -1,6 +1,7 @@
 /* libFuzzer target for the framer, parser, dispatcher and commands: the
- * input drives a whole session with fake hooks, whole and split in two;
- * the first byte picks the connection kind, the limits and the split.
+ * input drives a whole session with fake hooks, whole and split in two,
+ * and both must answer the same; the first byte picks the connection
+ * kind, the limits and the split.
  * When the input is one command line it also goes straight to the parser
  * and through every typed getter. No input may crash or leak.
  */
@@ -18,10 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static int
 sink(void *ctx, const void *p, size_t len)
 {
-	size_t *total = ctx;
-
-	(void)p;
-	*total += len;
+	if (buf_append(ctx, p, len) < 0)
+		abort();
 	return 0;
 }
 
@@ -40,23 +39,29 @@ auth(void *ctx, const char *authzid, const char *user, const char *pass,
 
 static const struct imap_hooks hooks = {sink, auth};
 
-/* Feed one chunk, following STARTTLS as server/ would. */
+/* Feed one chunk, following STARTTLS as server/ would. Sets *tls when a
+ * STARTTLS happened (what it discards depends on the chunks). */
 static bool
-feed(struct imap_session *s, const uint8_t *p, size_t len)
+feed(struct imap_session *s, const uint8_t *p, size_t len, bool *tls)
 {
 	enum imap_status st = imap_session_input(s, p, len);
 
-	if (st == IMAP_STATUS_STARTTLS)
+	if (st == IMAP_STATUS_STARTTLS) {
 		imap_session_tls_started(s);
+		*tls = true;
+	}
 	return st != IMAP_STATUS_CLOSE;
 }
 
-static void
-run_session(uint8_t mode, const uint8_t *data, size_t size)
+/* Run a session over data in two chunks split at split; the output lands
+ * in out. */
+static bool
+run_session(uint8_t mode, const uint8_t *data, size_t size, size_t split,
+	    struct buf *out)
 {
 	struct imap_config cfg;
 	struct imap_session *s;
-	size_t total = 0, split;
+	bool tls = false;
 
 	imap_config_default(&cfg);
 	cfg.is_secure = (mode & 1) != 0;
@@ -68,13 +73,34 @@ run_session(uint8_t mode, const uint8_t *data, size_t size)
 		cfg.limits.max_nesting = 3;
 		cfg.limits.max_bad_commands = 5;
 	}
-	s = imap_session_new(&cfg, &hooks, &total);
-	split = size == 0 ? 0 : (size_t)(mode >> 4) * size / 16;
-	if (feed(s, data, split))
-		(void)feed(s, data + split, size - split);
+	s = imap_session_new(&cfg, &hooks, out);
+	if (feed(s, data, split, &tls))
+		(void)feed(s, data + split, size - split, &tls);
 	if ((mode & 0x80) != 0)
 		(void)imap_session_timeout_expired(s);
 	imap_session_free(&s);
+	return tls;
+}
+
+/* The answers may not depend on how the bytes were cut into chunks
+ * (STARTTLS aside: it discards the rest of its chunk by design). */
+static void
+run_sessions(uint8_t mode, const uint8_t *data, size_t size)
+{
+	struct buf whole, split;
+	bool tls;
+
+	buf_init(&whole, 0);
+	buf_init(&split, 0);
+	tls = run_session(mode, data, size, size, &whole);
+	tls |= run_session(mode, data, size,
+			   (size_t)((mode >> 4) & 7) * size / 8, &split);
+	if (!tls &&
+	    (whole.len != split.len ||
+	     (whole.len > 0 && memcmp(whole.data, split.data, whole.len) != 0)))
+		abort();
+	buf_free(&whole);
+	buf_free(&split);
 }
 
 /* Every getter over every argument, recursively into lists. */
@@ -133,7 +159,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size == 0)
 		return 0;
 	log_set_level(LOG_LEVEL_ERROR);
-	run_session(data[0], data + 1, size - 1);
+	run_sessions(data[0], data + 1, size - 1);
 	run_parser(data + 1, size - 1);
 	return 0;
 }
