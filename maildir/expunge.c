@@ -115,8 +115,8 @@ md_box_expunge(struct md_box *box, const uint32_t *uids, size_t count,
 		md_uids_push(&done, uids[i]);
 		view_remove(box, (uint32_t)idx);
 	}
-	qsort(done.uids, done.count, sizeof(*done.uids), cmp_u32);
 	if (done.count > 0) {
+		qsort(done.uids, done.count, sizeof(*done.uids), cmp_u32);
 		/* Step 2: once per batch, before the list forgets them. */
 		if (md_fsync_dir(box->cur_fd, "cur") < 0)
 			md_set_syserr(box->store, "fsync", "cur");

@@ -41,7 +41,8 @@ read_bases(int fd, size_t *count_r)
 		v[n++] = xstrndup(de->d_name, strcspn(de->d_name, ":"));
 	}
 	(void)closedir(d);
-	qsort(v, n, sizeof(*v), cmp_str);
+	if (n > 0)
+		qsort(v, n, sizeof(*v), cmp_str);
 	*count_r = n;
 	return v;
 }
@@ -59,7 +60,8 @@ dedup(const char *journal, int cur_fd, char **bases, size_t nbases)
 		if (nl == NULL)
 			break;
 		base = xstrndup(p, (size_t)(nl - p));
-		if (bsearch(&base, bases, nbases, sizeof(*bases), cmp_str) &&
+		if (nbases > 0 &&
+		    bsearch(&base, bases, nbases, sizeof(*bases), cmp_str) &&
 		    (name = md_refind(cur_fd, base, strlen(base))) != NULL) {
 			log_info("maildir: removing %s, a duplicate left by an "
 				 "interrupted move",

@@ -171,7 +171,8 @@ read_cur(struct md_store *store, int cur_fd, struct scan *sc)
 		return -1;
 	}
 	(void)closedir(d);
-	qsort(sc->e, sc->count, sizeof(*sc->e), entry_cmp_name);
+	if (sc->count > 0)
+		qsort(sc->e, sc->count, sizeof(*sc->e), entry_cmp_name);
 	return 0;
 }
 
@@ -181,6 +182,8 @@ scan_find(struct scan *sc, const char *name)
 	struct entry key;
 	const char *colon = strchr(name, ':');
 
+	if (sc->count == 0)
+		return NULL;
 	key.name = (char *)(uintptr_t)name; /* only read by the comparison */
 	key.base_len = colon ? (size_t)(colon - name) : strlen(name);
 	return bsearch(&key, sc->e, sc->count, sizeof(*sc->e), entry_cmp_name);
@@ -238,7 +241,8 @@ assign_new(struct md_uidlist *ul, struct scan *sc, int cur_fd)
 		fresh = xreallocarray(fresh, n + 1, sizeof(*fresh));
 		fresh[n++] = e;
 	}
-	qsort(fresh, n, sizeof(*fresh), entry_cmp_arrival);
+	if (n > 0)
+		qsort(fresh, n, sizeof(*fresh), entry_cmp_arrival);
 	for (i = 0; i < n; i++)
 		md_uidlist_add(ul, ul->uidnext++, fresh[i]->name,
 			       fresh[i]->size, fresh[i]->mtime);
