@@ -111,7 +111,8 @@ struct md_uidlist {
 /* Parse a list; -1 when it is not a valid list (any garbage). */
 int md_uidlist_parse(const char *data, size_t len, struct md_uidlist *ul);
 /* Read MD_UIDLIST in dirfd: 1 read, 0 missing, -1 unreadable/garbage
- * (logged; ul is then empty). st_r (may be NULL) gets the file's stat. */
+ * (logged; ul is then empty but for uidvalidity: the old value when it
+ * could be salvaged from the garbage, so the new one can differ, else 0). st_r (may be NULL) gets the file's stat. */
 int md_uidlist_read(int dirfd, struct md_uidlist *ul, struct stat *st_r);
 /* Serialise into a malloc'd string (caller frees). */
 char *md_uidlist_format(const struct md_uidlist *ul, size_t *len_r);

@@ -269,7 +269,7 @@ load(int dirfd, struct md_uidlist *ul)
 
 	if (r > 0)
 		return false;
-	ul->uidvalidity = md_uidvalidity_new(0);
+	ul->uidvalidity = md_uidvalidity_new(ul->uidvalidity);
 	ul->uidnext = 1;
 	ul->recent_uid = 1;
 	return true;

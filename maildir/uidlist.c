@@ -217,6 +217,21 @@ fail:
 	return -1;
 }
 
+/* The "V<n>" of a damaged header, if there is one. */
+static uint32_t
+salvage_uidvalidity(const char *data)
+{
+	const char *v = strstr(data, "\nV");
+	uint32_t n;
+	size_t len;
+
+	if (v == NULL)
+		return 0;
+	v += 2;
+	len = strspn(v, "0123456789");
+	return num_parse_u32(v, len, &n) == 0 ? n : 0;
+}
+
 int
 md_uidlist_read(int dirfd, struct md_uidlist *ul, struct stat *st_r)
 {
@@ -244,6 +259,7 @@ md_uidlist_read(int dirfd, struct md_uidlist *ul, struct stat *st_r)
 	} else if (md_uidlist_parse(b.data ? b.data : "", b.len, ul) < 0) {
 		log_error("maildir: %s is corrupt; UIDs will be reassigned",
 			  MD_UIDLIST);
+		ul->uidvalidity = salvage_uidvalidity(buf_cstr(&b));
 		ret = -1;
 	} else {
 		ret = 1;
