@@ -137,4 +137,44 @@ tl_append(struct md_store *s, const char *box, const char *body,
 	return uid;
 }
 
+/* The "Message-ID: <x>" of each message of box name, in UID order, into
+ * ids (at most max, each up to 63 bytes); returns the count or -1. Also
+ * checks that UIDs strictly increase. */
+static inline int
+tl_ids(struct md_store *s, const char *name, char ids[][64], int max,
+       uint32_t *uidvalidity_r)
+{
+	const struct md_msg *m;
+	struct md_box *b;
+	uint32_t n, i;
+
+	if (md_box_open(s, name, false, &b) < 0)
+		return -1;
+	m = md_box_messages(b, &n);
+	if ((int)n > max) {
+		md_box_free(&b);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		struct md_view v;
+		const char *p;
+		size_t len;
+
+		if ((i > 0 && m[i].uid <= m[i - 1].uid) ||
+		    md_box_view(b, m[i].uid, &v) < 0) {
+			md_box_free(&b);
+			return -1;
+		}
+		p = memchr(v.data, '<', v.size);
+		len = p ? strcspn(p, ">") : 0;
+		(void)snprintf(ids[i], 64, "%.*s", (int)(len < 63 ? len : 63),
+			       p ? p : "");
+		md_view_release(&v);
+	}
+	if (uidvalidity_r != NULL)
+		*uidvalidity_r = md_box_uidvalidity(b);
+	md_box_free(&b);
+	return (int)n;
+}
+
 #endif
