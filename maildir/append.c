@@ -94,8 +94,7 @@ md_append_abort(struct md_append **appp)
 	if (app->fd >= 0)
 		(void)close(app->fd);
 	if (app->tmpname[0] != '\0' &&
-	    unlinkat(app->box->tmp_fd, app->tmpname, 0) < 0 &&
-	    errno != ENOENT)
+	    unlinkat(app->box->tmp_fd, app->tmpname, 0) < 0 && errno != ENOENT)
 		log_error("maildir: unlink tmp/%s: %s", app->tmpname,
 			  strerror(errno));
 	md_box_free(&app->box);
@@ -114,8 +113,7 @@ finish_file(struct md_append *app, time_t internal_date)
 	ts[0].tv_nsec = ts[1].tv_nsec = 0;
 	/* fsync before the file becomes visible in cur/: a message the
 	 * client was told is stored must survive a power cut. */
-	if (fsync(fd) < 0 ||
-	    (internal_date != 0 && futimens(fd, ts) < 0)) {
+	if (fsync(fd) < 0 || (internal_date != 0 && futimens(fd, ts) < 0)) {
 		md_set_syserr(app->store, "fsync", app->tmpname);
 		(void)close(fd);
 		return -1;
@@ -175,8 +173,8 @@ publish(struct md_append *app, uint32_t flags, uint32_t kwbits,
 			   false, &ul, NULL) < 0)
 		return -1;
 	if (md_fname_unique(app->size, base, sizeof(base)) < 0 ||
-	    md_fname_build(base, strlen(base), flags & MD_FLAG_ALL,
-			   kwbits, name, sizeof(name)) < 0) {
+	    md_fname_build(base, strlen(base), flags & MD_FLAG_ALL, kwbits,
+			   name, sizeof(name)) < 0) {
 		md_set_error(app->store, MD_ERR_INTERNAL, "Name too long");
 		goto out;
 	}
@@ -211,8 +209,7 @@ out:
 int
 md_append_commit(struct md_append **appp, uint32_t flags,
 		 const char *const *keywords, size_t keyword_count,
-		 time_t internal_date, uint32_t *uidvalidity_r,
-		 uint32_t *uid_r)
+		 time_t internal_date, uint32_t *uidvalidity_r, uint32_t *uid_r)
 {
 	struct md_append *app = *appp;
 	uint32_t kwbits;
@@ -224,8 +221,8 @@ md_append_commit(struct md_append **appp, uint32_t flags,
 		goto out;
 	FAULT_POINT("append.after-lock");
 	if (map_keywords(app->box, keywords, keyword_count, &kwbits) == 0)
-		ret = publish(app, flags, kwbits, internal_date,
-			      uidvalidity_r, uid_r);
+		ret = publish(app, flags, kwbits, internal_date, uidvalidity_r,
+			      uid_r);
 	md_box_unlock(app->box);
 out:
 	md_append_abort(appp);

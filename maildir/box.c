@@ -29,8 +29,7 @@ open_sub(int dirfd, const char *sub)
 }
 
 int
-md_box_open_raw(struct md_store *store, const char *name,
-		struct md_box **box_r)
+md_box_open_raw(struct md_store *store, const char *name, struct md_box **box_r)
 {
 	struct md_box *box;
 	int dirfd;
@@ -240,17 +239,15 @@ fill_msg(struct md_msg *m, struct md_rec *r, const struct md_msg *old,
 }
 
 void
-md_box_apply(struct md_box *box, struct md_uidlist *ul,
-	     bool claim_recent, uint32_t recent_from,
-	     struct md_sync_result *result)
+md_box_apply(struct md_box *box, struct md_uidlist *ul, bool claim_recent,
+	     uint32_t recent_from, struct md_sync_result *result)
 {
 	struct md_msg *msgs = xcalloc(ul->count + 1, sizeof(*msgs));
 	char **fnames = xcalloc(ul->count + 1, sizeof(*fnames));
-	bool reset = box->uidvalidity != 0 &&
-		     box->uidvalidity != ul->uidvalidity;
-	uint32_t old_max = box->count && !reset
-				   ? box->msgs[box->count - 1].uid
-				   : 0;
+	bool reset =
+		box->uidvalidity != 0 && box->uidvalidity != ul->uidvalidity;
+	uint32_t old_max =
+		box->count && !reset ? box->msgs[box->count - 1].uid : 0;
 	size_t i = 0, j, first_new = ul->count;
 
 	box->vanished.count = 0;
@@ -385,7 +382,8 @@ md_box_sync(struct md_box *box, struct md_sync_result *result)
 		return -1;
 	if (md_keywords_read(box->dirfd, &kw) < 0) {
 		md_uidlist_clear(&ul);
-		md_set_error(box->store, MD_ERR_INTERNAL, "Internal store error");
+		md_set_error(box->store, MD_ERR_INTERNAL,
+			     "Internal store error");
 		return -1;
 	}
 	kw_changed = take_keywords(box, &kw);

@@ -97,7 +97,8 @@ link_or_copy(struct md_box *src, uint32_t idx, struct md_box *dst,
 			return 0;
 		if (errno == EXDEV || errno == EPERM || errno == EMLINK) {
 			if (md_copy_file(src->cur_fd, src->fnames[idx], dst,
-					 name, src->msgs[idx].internal_date) == 0)
+					 name,
+					 src->msgs[idx].internal_date) == 0)
 				return 0;
 		}
 		if (errno != ENOENT) {
@@ -170,8 +171,8 @@ copy_locked(struct md_box *src, const uint32_t *uids, size_t count,
 			continue;
 		m = &src->msgs[idx];
 		if (md_fname_unique(m->size, base, sizeof(base)) < 0 ||
-		    md_fname_build(base, strlen(base), m->flags, kwbits[i], name,
-				   sizeof(name)) < 0) {
+		    md_fname_build(base, strlen(base), m->flags, kwbits[i],
+				   name, sizeof(name)) < 0) {
 			md_set_error(src->store, MD_ERR_INTERNAL, "Bad name");
 			ret = -1;
 			break;

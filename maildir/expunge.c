@@ -61,8 +61,8 @@ drop_records(struct md_box *box, const struct md_uids *done)
 {
 	struct md_uidlist ul;
 	size_t i;
-	int r = md_sync_locked(box->store, box->dirfd, box->new_fd,
-			       box->cur_fd, false, &ul, NULL);
+	int r = md_sync_locked(box->store, box->dirfd, box->new_fd, box->cur_fd,
+			       false, &ul, NULL);
 
 	if (r < 0)
 		return -1;

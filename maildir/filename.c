@@ -29,7 +29,8 @@ parse_size(struct md_fname *f)
 		if (d > s && (d == end || *d == ',')) {
 			uint64_t n;
 
-			if (num_parse_u64(s, (size_t)(d - s), SIZE_MAX, &n) == 0) {
+			if (num_parse_u64(s, (size_t)(d - s), SIZE_MAX, &n) ==
+			    0) {
 				f->has_size = true;
 				f->size = (size_t)n;
 			}

@@ -19,8 +19,8 @@
 #include "lib/mem.h"
 
 static void
-apply_op(enum md_flag_op op, uint32_t flags, uint32_t keywords,
-	 uint32_t *f, uint32_t *k)
+apply_op(enum md_flag_op op, uint32_t flags, uint32_t keywords, uint32_t *f,
+	 uint32_t *k)
 {
 	switch (op) {
 	case MD_FLAGS_ADD:

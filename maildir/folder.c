@@ -142,8 +142,8 @@ static void
 scratch_name(const char *prefix, char *out, size_t outsize)
 {
 	static unsigned counter;
-	int n = snprintf(out, outsize, "%s.%ld.%ld.%u", prefix, (long)time(NULL),
-			 (long)getpid(), ++counter);
+	int n = snprintf(out, outsize, "%s.%ld.%ld.%u", prefix,
+			 (long)time(NULL), (long)getpid(), ++counter);
 
 	/* The buffers given are far larger than this ever needs. */
 	assert(n > 0 && (size_t)n < outsize);
@@ -191,8 +191,9 @@ remove_tree(int root_fd, const char *dir)
 	if (fd < 0)
 		return;
 	for (i = 0; i < 3; i++) {
-		int sfd = openat(fd, subs[i], O_RDONLY | O_DIRECTORY |
-						      O_NOFOLLOW | O_CLOEXEC);
+		int sfd =
+			openat(fd, subs[i],
+			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 		if (sfd < 0)
 			continue;
@@ -263,7 +264,8 @@ md_box_delete(struct md_store *store, const char *name)
 		return -1;
 	}
 	if (dir[0] == '\0') {
-		md_set_error(store, MD_ERR_NOTALLOWED, "INBOX cannot be deleted");
+		md_set_error(store, MD_ERR_NOTALLOWED,
+			     "INBOX cannot be deleted");
 		return -1;
 	}
 	fd = md_box_dir_open(store, name);
@@ -346,8 +348,7 @@ rename_inbox(struct md_store *store, const char *newname)
 }
 
 int
-md_box_rename(struct md_store *store, const char *oldname,
-	      const char *newname)
+md_box_rename(struct md_store *store, const char *oldname, const char *newname)
 {
 	char odir[MD_MAX_NAME + 1], ndir[MD_MAX_NAME + 1];
 	size_t olen;

@@ -34,8 +34,8 @@ make_tmp(int dirfd, const char *lockname, char *tmp, size_t tmpsize)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-					O_NOFOLLOW,
+	fd = openat(dirfd, tmp,
+		    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
 		    0600);
 	if (fd < 0)
 		return -1;
@@ -80,9 +80,9 @@ break_if_stale(int dirfd, const char *lockname, unsigned stale_secs)
 		host[0] = '\0';
 	host[sizeof(host) - 1] = '\0';
 	host[strcspn(host, "/ \n")] = '\0';
-	same_host = sp != NULL && strcmp(sp + 1, host) == 0 &&
-		    num_parse_u64(data, (size_t)(sp - data), INT32_MAX, &pid) ==
-			    0;
+	same_host =
+		sp != NULL && strcmp(sp + 1, host) == 0 &&
+		num_parse_u64(data, (size_t)(sp - data), INT32_MAX, &pid) == 0;
 	if (same_host)
 		dead = kill((pid_t)pid, 0) < 0 && errno == ESRCH;
 	age = time(NULL) - st.st_mtime;

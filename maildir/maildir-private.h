@@ -46,8 +46,8 @@ struct md_store {
 };
 
 /* ---- errors (store.c) ---- */
-void md_set_error(struct md_store *store, enum md_err err, const char *fmt,
-		  ...) __attribute__((format(printf, 3, 4)));
+void md_set_error(struct md_store *store, enum md_err err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* Log "what path: strerror(errno)" and set the kind from errno (ENOSPC and
  * EDQUOT: NOSPACE; EACCES, EPERM, EROFS: PERM; else INTERNAL). */
 void md_set_syserr(struct md_store *store, const char *what, const char *path);
@@ -112,7 +112,8 @@ struct md_uidlist {
 int md_uidlist_parse(const char *data, size_t len, struct md_uidlist *ul);
 /* Read MD_UIDLIST in dirfd: 1 read, 0 missing, -1 unreadable/garbage
  * (logged; ul is then empty but for uidvalidity: the old value when it
- * could be salvaged from the garbage, so the new one can differ, else 0). st_r (may be NULL) gets the file's stat. */
+ * could be salvaged from the garbage, so the new one can differ, else 0). st_r
+ * (may be NULL) gets the file's stat. */
 int md_uidlist_read(int dirfd, struct md_uidlist *ul, struct stat *st_r);
 /* Serialise into a malloc'd string (caller frees). */
 char *md_uidlist_format(const struct md_uidlist *ul, size_t *len_r);
@@ -197,10 +198,10 @@ bool md_stamps_current(const struct md_uidlist *ul, int new_fd, int cur_fd);
 /* Open a fresh directory stream on directory fd (own offset). */
 DIR *md_opendir(int fd);
 void md_uids_push(struct md_uids *u, uint32_t uid);
-/* Replace the box's view by ul (taking its names), computing the sync result arrays. */
-void md_box_apply(struct md_box *box, struct md_uidlist *ul,
-		  bool claim_recent, uint32_t recent_from,
-		  struct md_sync_result *result);
+/* Replace the box's view by ul (taking its names), computing the sync result
+ * arrays. */
+void md_box_apply(struct md_box *box, struct md_uidlist *ul, bool claim_recent,
+		  uint32_t recent_from, struct md_sync_result *result);
 /* Find the current cur/ (or new/) name of a file with base name base by
  * reading cur/; returns a malloc'd name or NULL. */
 char *md_refind(int cur_fd, const char *base, size_t base_len);

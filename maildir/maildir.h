@@ -50,8 +50,8 @@ enum md_err {
 #define MD_FLAG_SEEN MD_FLAG_LETTER('S')     /* \Seen */
 #define MD_FLAG_DELETED MD_FLAG_LETTER('T')  /* \Deleted */
 /* The five IMAP system flags a client may set (\Recent is not stored). */
-#define MD_FLAGS_IMAP                                                        \
-	(MD_FLAG_DRAFT | MD_FLAG_FLAGGED | MD_FLAG_ANSWERED | MD_FLAG_SEEN | \
+#define MD_FLAGS_IMAP                                                          \
+	(MD_FLAG_DRAFT | MD_FLAG_FLAGGED | MD_FLAG_ANSWERED | MD_FLAG_SEEN |   \
 	 MD_FLAG_DELETED)
 /* Keywords: bit i is keyword letter 'a' + i of the box (md_box_keywords). */
 #define MD_MAX_KEYWORDS 26
@@ -63,10 +63,10 @@ struct md_append;
 /* One message as the store sees it. */
 struct md_msg {
 	uint32_t uid;
-	uint32_t flags;	   /* MD_FLAG_* bits */
+	uint32_t flags;    /* MD_FLAG_* bits */
 	uint32_t keywords; /* bit i = keyword i of the box */
-	bool recent;	   /* \Recent for this box object (see md_box_open) */
-	size_t size;	   /* file size in bytes (the file's own line endings) */
+	bool recent;       /* \Recent for this box object (see md_box_open) */
+	size_t size; /* file size in bytes (the file's own line endings) */
 	time_t internal_date; /* the file's mtime, set at delivery/append */
 	const char *basename; /* unique name without ":2,info"; owned by box */
 };
@@ -108,7 +108,7 @@ bool md_name_valid(const char *name);
 
 /* ---- Folders ---- */
 
-#define MD_FOLDER_NOSELECT 0x1	  /* exists only as a parent of others */
+#define MD_FOLDER_NOSELECT 0x1    /* exists only as a parent of others */
 #define MD_FOLDER_HASCHILDREN 0x2 /* has at least one child folder */
 
 struct md_folder {
@@ -174,7 +174,7 @@ int md_box_keyword_index(struct md_box *box, const char *name, bool create,
  * next md_box_sync(). */
 struct md_sync_result {
 	bool uidvalidity_changed; /* the list was lost: the session must end */
-	bool keywords_changed;	  /* md_box_keywords() gained names */
+	bool keywords_changed;    /* md_box_keywords() gained names */
 	const uint32_t *vanished; /* UIDs gone since the previous view */
 	size_t vanished_count;
 	const uint32_t *changed; /* UIDs whose flags or keywords changed */
@@ -213,7 +213,7 @@ int md_box_expunge(struct md_box *box, const uint32_t *uids, size_t count,
 struct md_view {
 	const char *data;
 	size_t size;
-	void *map_;	/* private */
+	void *map_;      /* private */
 	size_t map_len_; /* private */
 };
 /* Map the message with uid. Errors: NOTFOUND (uid not in the box),

@@ -198,8 +198,7 @@ put_utf8(uint32_t cp, char *out, size_t outsize, size_t *o)
 /* Decode one "&...-" run starting after '&' at s; *used_r gets the bytes
  * consumed including '-'. Returns 0 or -1. */
 static int
-decode_b64(const char *s, size_t *used_r, char *out, size_t outsize,
-	   size_t *o)
+decode_b64(const char *s, size_t *used_r, char *out, size_t outsize, size_t *o)
 {
 	uint32_t acc = 0, hi = 0;
 	int bits = 0;

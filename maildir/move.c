@@ -37,7 +37,7 @@ struct move {
 	char dst_dir[MD_MAX_NAME + 1];
 	struct md_uidlist sul, dul;
 	struct md_keywords skw;
-	bool exdev;	   /* the rest of the batch is copied */
+	bool exdev;        /* the rest of the batch is copied */
 	char **unlink_src; /* EXDEV: source names to unlink at the end */
 	size_t nunlink;
 	struct md_copy_result *res;
@@ -45,8 +45,7 @@ struct move {
 
 /* Write the EXDEV journal for uids[from..count). 0 or -1. */
 static int
-write_journal(struct move *mv, const uint32_t *uids, size_t from,
-	      size_t count)
+write_journal(struct move *mv, const uint32_t *uids, size_t from, size_t count)
 {
 	struct buf b;
 	size_t i;
@@ -62,7 +61,8 @@ write_journal(struct move *mv, const uint32_t *uids, size_t from,
 					 (int)strcspn(r->name, ":"), r->name);
 	}
 	fd = openat(mv->src->dirfd, MD_MOVE_JOURNAL,
-		    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+		    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+		    0600);
 	/* The journal must be durable before any copy exists in the target,
 	 * or a crash could leave an unrecognised duplicate. */
 	if (fd >= 0 && io_write_all(fd, buf_cstr(&b), b.len) == 0 &&
@@ -213,8 +213,7 @@ move_one(struct move *mv, const uint32_t *uids, size_t i, size_t count)
 	FAULT_POINT("move.after-rename");
 	md_uids_push(&mv->res->src, r->uid);
 	md_uids_push(&mv->res->dst, mv->dul.uidnext);
-	md_uidlist_add(&mv->dul, mv->dul.uidnext++, newname, r->size,
-		       r->mtime);
+	md_uidlist_add(&mv->dul, mv->dul.uidnext++, newname, r->size, r->mtime);
 	if (mv->exdev) {
 		mv->unlink_src = xreallocarray(mv->unlink_src, mv->nunlink + 1,
 					       sizeof(*mv->unlink_src));
@@ -418,7 +417,8 @@ md_move(struct md_box *box, const uint32_t *uids, size_t count,
 	mv.res = result;
 	if (md_name_to_dir(target, mv.dst_dir, sizeof(mv.dst_dir)) < 0 ||
 	    md_name_to_dir(box->name, src_dir, sizeof(src_dir)) < 0) {
-		md_set_error(box->store, MD_ERR_BADNAME, "Invalid mailbox name");
+		md_set_error(box->store, MD_ERR_BADNAME,
+			     "Invalid mailbox name");
 		return -1;
 	}
 	if (strcmp(src_dir, mv.dst_dir) == 0)

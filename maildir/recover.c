@@ -107,9 +107,10 @@ md_recover_journal(struct md_store *store, int dirfd, int cur_fd)
 		      ? openat(store->root_fd, target,
 			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 		      : -1;
-	tcur = tfd >= 0 ? openat(tfd, "cur", O_RDONLY | O_DIRECTORY |
-						     O_NOFOLLOW | O_CLOEXEC)
-			: -1;
+	tcur = tfd >= 0
+		       ? openat(tfd, "cur",
+				O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+		       : -1;
 	if (tcur >= 0) {
 		bases = read_bases(tcur, &nbases);
 		dedup(buf_cstr(&b), cur_fd, bases, nbases);

@@ -76,7 +76,8 @@ make_root(const char *root)
 	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	if (mkdir_if_missing(fd, "cur") < 0 || mkdir_if_missing(fd, "new") < 0 ||
+	if (mkdir_if_missing(fd, "cur") < 0 ||
+	    mkdir_if_missing(fd, "new") < 0 ||
 	    mkdir_if_missing(fd, "tmp") < 0) {
 		int saved = errno;
 

@@ -69,8 +69,7 @@ read_names(struct md_store *store, char ***names_r, size_t *count_r)
 }
 
 int
-md_store_subscriptions(struct md_store *store, char ***names_r,
-		       size_t *count_r)
+md_store_subscriptions(struct md_store *store, char ***names_r, size_t *count_r)
 {
 	return read_names(store, names_r, count_r);
 }
@@ -96,9 +95,8 @@ write_names(struct md_store *store, char **v, size_t n)
 		(void)close(fd);
 		goto out;
 	}
-	if (close(fd) < 0 ||
-	    renameat(store->root_fd, SUBS_TMP, store->root_fd,
-		     MD_SUBSCRIPTIONS) < 0)
+	if (close(fd) < 0 || renameat(store->root_fd, SUBS_TMP, store->root_fd,
+				      MD_SUBSCRIPTIONS) < 0)
 		goto out;
 	ret = 0;
 out:

@@ -98,8 +98,7 @@ scan_new(struct md_store *store, int new_fd, int cur_fd)
 		if (strchr(de->d_name, ':') != NULL)
 			(void)snprintf(name, sizeof(name), "%s", de->d_name);
 		else
-			(void)snprintf(name, sizeof(name), "%s:2,",
-				       de->d_name);
+			(void)snprintf(name, sizeof(name), "%s:2,", de->d_name);
 		/* rename, not link: another session may be doing the same,
 		 * and exactly one of us must win; ENOENT means it did. */
 		if (renameat(new_fd, de->d_name, cur_fd, name) < 0 &&
@@ -162,8 +161,8 @@ read_cur(struct md_store *store, int cur_fd, struct scan *sc)
 		memset(e, 0, sizeof(*e));
 		e->name = xstrdup(de->d_name);
 		colon = strchr(e->name, ':');
-		e->base_len = colon ? (size_t)(colon - e->name)
-				    : strlen(e->name);
+		e->base_len =
+			colon ? (size_t)(colon - e->name) : strlen(e->name);
 	}
 	if (errno != 0) {
 		md_set_syserr(store, "readdir", "cur");
@@ -179,7 +178,7 @@ read_cur(struct md_store *store, int cur_fd, struct scan *sc)
 static struct entry *
 scan_find(struct scan *sc, const char *name)
 {
-	struct entry key;
+	struct entry key = {0};
 	const char *colon = strchr(name, ':');
 
 	if (sc->count == 0)

@@ -252,7 +252,8 @@ md_uidlist_read(int dirfd, struct md_uidlist *ul, struct stat *st_r)
 		memset(st_r, 0, sizeof(*st_r));
 	buf_init(&b, 0);
 	while ((r = io_read(fd, chunk, sizeof(chunk))) > 0)
-		(void)buf_append(&b, chunk, (size_t)r); /* no max: cannot fail */
+		(void)buf_append(&b, chunk,
+				 (size_t)r); /* no max: cannot fail */
 	if (r < 0) {
 		log_error("maildir: read %s: %s", MD_UIDLIST, strerror(errno));
 		ret = -1;
@@ -286,8 +287,7 @@ md_uidlist_format(const struct md_uidlist *ul, size_t *len_r)
 			 ul->cur_mtime.tv_nsec);
 	for (i = 0; i < ul->count; i++)
 		(void)buf_printf(&b, "%u %zu %lld %s\n", ul->recs[i].uid,
-				 ul->recs[i].size,
-				 (long long)ul->recs[i].mtime,
+				 ul->recs[i].size, (long long)ul->recs[i].mtime,
 				 ul->recs[i].name);
 	*len_r = b.len;
 	out = xstrndup(buf_cstr(&b), b.len);

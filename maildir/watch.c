@@ -34,8 +34,8 @@ md_box_watch_fd(struct md_box *box)
 	ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (ifd < 0 || watch_fd(ifd, box->new_fd, files) < 0 ||
 	    watch_fd(ifd, box->cur_fd, files) < 0 ||
-	    (box->watch_dir_wd = watch_fd(ifd, box->dirfd,
-					  IN_MOVED_TO | IN_ONLYDIR)) < 0) {
+	    (box->watch_dir_wd =
+		     watch_fd(ifd, box->dirfd, IN_MOVED_TO | IN_ONLYDIR)) < 0) {
 		md_set_syserr(box->store, "inotify", box->name);
 		if (ifd >= 0)
 			(void)close(ifd);
@@ -48,7 +48,8 @@ md_box_watch_fd(struct md_box *box)
 int
 md_box_watch_drain(struct md_box *box)
 {
-	char ev[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	char ev[4096]
+		__attribute__((aligned(__alignof__(struct inotify_event))));
 	int relevant = 0;
 	ssize_t r;
 

@@ -120,8 +120,7 @@ tl_count(const char *root, const char *rel)
 
 /* Append a message with the given body; returns its UID (0 on failure). */
 static inline uint32_t
-tl_append(struct md_store *s, const char *box, const char *body,
-	  uint32_t flags)
+tl_append(struct md_store *s, const char *box, const char *body, uint32_t flags)
 {
 	struct md_append *app;
 	uint32_t uv, uid;

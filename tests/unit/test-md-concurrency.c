@@ -18,13 +18,13 @@ enum { DELIVERIES = 80, WORKERS = 3, MOVERS = 2, ROUNDS = 25 };
 #define MAXMSG 512
 
 /* In a child: report and end with a failure status. */
-#define CHECK(cond)                                                       \
-	do {                                                              \
-		if (!(cond)) {                                            \
-			fprintf(stderr, "child %d: %s:%d: %s\n",          \
-				(int)getpid(), __FILE__, __LINE__, #cond); \
-			_exit(1);                                         \
-		}                                                         \
+#define CHECK(cond)                                                            \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			fprintf(stderr, "child %d: %s:%d: %s\n",               \
+				(int)getpid(), __FILE__, __LINE__, #cond);     \
+			_exit(1);                                              \
+		}                                                              \
 	} while (0)
 
 struct seen {

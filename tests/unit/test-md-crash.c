@@ -49,9 +49,9 @@ world_make(struct world *w)
 	for (i = 0; i < 6; i++) {
 		(void)snprintf(body, sizeof(body), "Message-ID: <m%d>\n\nb\n",
 			       i);
-		assert_int_not_equal(tl_append(s, "INBOX", body,
-					       i % 2 ? MD_FLAG_SEEN : 0),
-				     0);
+		assert_int_not_equal(
+			tl_append(s, "INBOX", body, i % 2 ? MD_FLAG_SEEN : 0),
+			0);
 	}
 	assert_int_equal(tl_ids(s, "INBOX", ids, MAXMSG, &w->uv_src), 6);
 	assert_int_equal(tl_ids(s, "Dst", ids, MAXMSG, &w->uv_dst), 0);
@@ -201,8 +201,8 @@ each_fault(enum op op, const char *const *points)
 			int rc;
 
 			world_make(&w);
-			(void)snprintf(fault, sizeof(fault), "%s:%d",
-				       points[p], k);
+			(void)snprintf(fault, sizeof(fault), "%s:%d", points[p],
+				       k);
 			rc = crash_child(&w, op, fault);
 			if (rc != 0 && rc != 99)
 				fail_msg("%s: child exited %d", fault, rc);
@@ -222,9 +222,9 @@ static void
 append_crash_at_every_point_loses_nothing(void **state)
 {
 	static const char *const points[] = {
-		"append.after-fsync",	"append.after-lock",
-		"append.after-rename",	"append.after-list",
-		"uidlist.after-write",	"uidlist.after-fsync",
+		"append.after-fsync",   "append.after-lock",
+		"append.after-rename",  "append.after-list",
+		"uidlist.after-write",  "uidlist.after-fsync",
 		"uidlist.after-rename", NULL,
 	};
 
@@ -236,8 +236,10 @@ static void
 sync_crash_at_every_point_loses_nothing(void **state)
 {
 	static const char *const points[] = {
-		"sync.after-new-rename", "uidlist.after-write",
-		"uidlist.after-fsync",	 "uidlist.after-rename",
+		"sync.after-new-rename",
+		"uidlist.after-write",
+		"uidlist.after-fsync",
+		"uidlist.after-rename",
 		NULL,
 	};
 
@@ -258,8 +260,10 @@ static void
 expunge_crash_at_every_point_keeps_the_rest(void **state)
 {
 	static const char *const points[] = {
-		"expunge.after-unlink", "expunge.after-fsync",
-		"expunge.after-list",	"uidlist.after-rename",
+		"expunge.after-unlink",
+		"expunge.after-fsync",
+		"expunge.after-list",
+		"uidlist.after-rename",
 		NULL,
 	};
 
@@ -271,10 +275,10 @@ static void
 move_crash_at_every_point_keeps_each_message_once(void **state)
 {
 	static const char *const points[] = {
-		"move.after-rename",	   "move.after-fsync",
+		"move.after-rename",      "move.after-fsync",
 		"move.after-target-list", "move.after-source-list",
-		"uidlist.after-write",	   "uidlist.after-fsync",
-		"uidlist.after-rename",	   NULL,
+		"uidlist.after-write",    "uidlist.after-fsync",
+		"uidlist.after-rename",   NULL,
 	};
 
 	(void)state;
@@ -285,9 +289,12 @@ static void
 exdev_move_crash_at_every_point_keeps_each_message_once(void **state)
 {
 	static const char *const points[] = {
-		"move.after-rename",	   "move.exdev-after-unlink",
-		"move.after-fsync",	   "move.after-target-list",
-		"move.after-source-list", "uidlist.after-rename",
+		"move.after-rename",
+		"move.exdev-after-unlink",
+		"move.after-fsync",
+		"move.after-target-list",
+		"move.after-source-list",
+		"uidlist.after-rename",
 		NULL,
 	};
 
@@ -299,7 +306,9 @@ static void
 copy_crash_at_every_point_keeps_the_source(void **state)
 {
 	static const char *const points[] = {
-		"copy.after-link", "copy.after-list", "uidlist.after-rename",
+		"copy.after-link",
+		"copy.after-list",
+		"uidlist.after-rename",
 		NULL,
 	};
 

@@ -29,8 +29,10 @@ parse_splits_base_flags_keywords_and_size(void **state)
 		 12},
 		{"1.host,S=:2,S", "1.host,S=", MD_FLAG_SEEN, 0, false, 0},
 		{"1.host,S=12x:2,S", "1.host,S=12x", MD_FLAG_SEEN, 0, false, 0},
-		{"1.host,S=99999999999999999999999:2,", "1.host,S="
-		 "99999999999999999999999", 0, 0, false, 0},
+		{"1.host,S=99999999999999999999999:2,",
+		 "1.host,S="
+		 "99999999999999999999999",
+		 0, 0, false, 0},
 		{"1.host:1,S", "1.host", 0, 0, false, 0},
 		{"1.host:2,S,9z", "1.host", MD_FLAG_SEEN, 1u << 25, false, 0},
 		{"odd name with spaces:2,P", "odd name with spaces",
@@ -48,8 +50,7 @@ parse_splits_base_flags_keywords_and_size(void **state)
 		    memcmp(f.base, cases[i].base, f.base_len) != 0 ||
 		    f.flags != cases[i].flags ||
 		    f.keywords != cases[i].keywords ||
-		    f.has_size != cases[i].has_size ||
-		    f.size != cases[i].size)
+		    f.has_size != cases[i].has_size || f.size != cases[i].size)
 			fail_msg("case %zu (%s)", i, cases[i].name);
 	}
 }
@@ -60,14 +61,13 @@ build_orders_flags_then_keywords(void **state)
 	char out[128];
 
 	(void)state;
-	assert_int_equal(md_fname_build("b", 1,
-					 MD_FLAG_SEEN | MD_FLAG_DRAFT |
-						 MD_FLAG_DELETED |
-						 MD_FLAG_ANSWERED |
-						 MD_FLAG_FLAGGED |
-						 MD_FLAG_PASSED,
-					 (1u << 25) | 1u, out, sizeof(out)),
-			 0);
+	assert_int_equal(
+		md_fname_build("b", 1,
+			       MD_FLAG_SEEN | MD_FLAG_DRAFT | MD_FLAG_DELETED |
+				       MD_FLAG_ANSWERED | MD_FLAG_FLAGGED |
+				       MD_FLAG_PASSED,
+			       (1u << 25) | 1u, out, sizeof(out)),
+		0);
 	assert_string_equal(out, "b:2,DFPRSTaz");
 	assert_int_equal(md_fname_build("b", 1, 0, 0, out, sizeof(out)), 0);
 	assert_string_equal(out, "b:2,");
@@ -99,16 +99,26 @@ mailbox_names_validated(void **state)
 		const char *name;
 		bool ok;
 	} cases[] = {
-		{"INBOX", true},	{"Archive", true},
-		{"A.B.C", true},	{"Entwürfe", true},
-		{"日本語", true},	{"a&b", true},
-		{"", false},		{".hidden", false},
-		{"A..B", false},	{"A.", false},
-		{"a/b", false},		{"../etc", false},
-		{"a\tb", false},	{"a\x7f", false},
-		{"bad\xff", false},	{"over\xc0\xaflong", false},
-		{"sur\xed\xa0\x80", false}, {"a*", false},
-		{"a%", false},		{"a\nb", false},
+		{"INBOX", true},
+		{"Archive", true},
+		{"A.B.C", true},
+		{"Entwürfe", true},
+		{"日本語", true},
+		{"a&b", true},
+		{"", false},
+		{".hidden", false},
+		{"A..B", false},
+		{"A.", false},
+		{"a/b", false},
+		{"../etc", false},
+		{"a\tb", false},
+		{"a\x7f", false},
+		{"bad\xff", false},
+		{"over\xc0\xaflong", false},
+		{"sur\xed\xa0\x80", false},
+		{"a*", false},
+		{"a%", false},
+		{"a\nb", false},
 	};
 	char longname[300];
 	size_t i;
@@ -168,8 +178,8 @@ static void
 undecodable_dir_names_are_not_folders(void **state)
 {
 	static const char *const bad[] = {
-		".",	  "..",	   ".&",	 ".&Jjo",   ".&AGE-",
-		".&2D0-", ".a..b", ".&U,BTFw-x.", ".a/b", ".&-&",
+		".",      "..",    ".&",          ".&Jjo", ".&AGE-",
+		".&2D0-", ".a..b", ".&U,BTFw-x.", ".a/b",  ".&-&",
 	};
 	char out[300];
 	size_t i;

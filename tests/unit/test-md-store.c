@@ -149,9 +149,9 @@ sync_reports_new_vanished_and_changed(void **state)
 	uid2 = tl_append(fx->s, "INBOX", "two\n", 0);
 	assert_int_equal(md_box_open(fx->s, "INBOX", false, &a), 0);
 	assert_int_equal(md_box_open(fx->s, "INBOX", false, &b), 0);
-	assert_int_equal(md_box_set_flags(b, &uid1, 1, MD_FLAGS_ADD,
-					  MD_FLAG_SEEN, 0),
-			 0);
+	assert_int_equal(
+		md_box_set_flags(b, &uid1, 1, MD_FLAGS_ADD, MD_FLAG_SEEN, 0),
+		0);
 	assert_int_equal(md_box_expunge(b, &uid2, 1, &ex), 0);
 	assert_int_equal(ex.count, 1);
 	uid3 = tl_append(fx->s, "INBOX", "three\n", 0);
@@ -318,9 +318,9 @@ set_flags_add_remove_replace_rename_in_cur(void **state)
 			 0);
 	m = md_box_messages(b, &n);
 	assert_int_equal(m[0].flags, MD_FLAG_SEEN | MD_FLAG_FLAGGED);
-	assert_int_equal(md_box_set_flags(b, &uid, 1, MD_FLAGS_REMOVE,
-					  MD_FLAG_SEEN, 0),
-			 0);
+	assert_int_equal(
+		md_box_set_flags(b, &uid, 1, MD_FLAGS_REMOVE, MD_FLAG_SEEN, 0),
+		0);
 	assert_int_equal(md_box_messages(b, &n)[0].flags, MD_FLAG_FLAGGED);
 	assert_int_equal(md_box_set_flags(b, &uid, 1, MD_FLAGS_REPLACE,
 					  MD_FLAG_ANSWERED, 0),
@@ -344,14 +344,13 @@ set_flags_follows_file_renamed_elsewhere(void **state)
 
 	assert_int_equal(md_box_open(fx->s, "INBOX", false, &a), 0);
 	assert_int_equal(md_box_open(fx->s, "INBOX", false, &b), 0);
-	assert_int_equal(md_box_set_flags(b, &uid, 1, MD_FLAGS_ADD,
-					  MD_FLAG_DELETED, 0),
-			 0);
+	assert_int_equal(
+		md_box_set_flags(b, &uid, 1, MD_FLAGS_ADD, MD_FLAG_DELETED, 0),
+		0);
 	/* a still has the old file name: its change must not be lost and
 	 * must not undo b's. */
-	assert_int_equal(md_box_set_flags(a, &uid, 1, MD_FLAGS_ADD,
-					  MD_FLAG_SEEN, 0),
-			 0);
+	assert_int_equal(
+		md_box_set_flags(a, &uid, 1, MD_FLAGS_ADD, MD_FLAG_SEEN, 0), 0);
 	assert_int_equal(md_box_messages(a, &n)[0].flags,
 			 MD_FLAG_SEEN | MD_FLAG_DELETED);
 	assert_int_equal(tl_count(fx->root, "cur"), 1);
@@ -372,9 +371,9 @@ set_flags_on_expunged_file_reports_expunged(void **state)
 	assert_int_equal(md_box_open(fx->s, "INBOX", false, &a), 0);
 	assert_int_equal(md_box_open(fx->s, "INBOX", false, &b), 0);
 	assert_int_equal(md_box_expunge(b, &uids[0], 1, &ex), 0);
-	assert_int_equal(md_box_set_flags(a, uids, 2, MD_FLAGS_ADD,
-					  MD_FLAG_SEEN, 0),
-			 -1);
+	assert_int_equal(
+		md_box_set_flags(a, uids, 2, MD_FLAGS_ADD, MD_FLAG_SEEN, 0),
+		-1);
 	assert_int_equal(md_last_error(fx->s, NULL), MD_ERR_EXPUNGED);
 	assert_int_equal(md_box_messages(a, &uids[0])[1].flags, MD_FLAG_SEEN);
 	md_uids_free(&ex);
@@ -398,9 +397,8 @@ expunge_unlinks_and_drops_records(void **state)
 	assert_int_equal(md_last_error(fx->s, NULL), MD_ERR_PERM);
 	md_box_free(&b);
 	assert_int_equal(md_box_open(fx->s, "INBOX", false, &b), 0);
-	assert_int_equal(md_box_expunge(b, (uint32_t[]){uids[2], uids[0]}, 2,
-					&ex),
-			 0);
+	assert_int_equal(
+		md_box_expunge(b, (uint32_t[]){uids[2], uids[0]}, 2, &ex), 0);
 	assert_int_equal(ex.count, 2);
 	assert_int_equal(ex.uids[0], uids[0]);
 	assert_int_equal(ex.uids[1], uids[2]);
@@ -432,9 +430,9 @@ copy_links_with_flags_and_keywords(void **state)
 	(void)tl_append(fx->s, "T", "pre\n", 0); /* target UIDs start at 2 */
 	assert_int_equal(md_append_begin(fx->s, "INBOX", &app), 0);
 	assert_int_equal(md_append_write(app, "hello\n", 6), 0);
-	assert_int_equal(md_append_commit(&app, MD_FLAG_FLAGGED, kw, 1, 0, &uv,
-					  &uid),
-			 0);
+	assert_int_equal(
+		md_append_commit(&app, MD_FLAG_FLAGGED, kw, 1, 0, &uv, &uid),
+		0);
 	assert_int_equal(md_box_open(fx->s, "INBOX", false, &b), 0);
 	assert_int_equal(md_box_copy(b, &uid, 1, "T", &r), 0);
 	assert_int_equal(r.src.count, 1);
@@ -589,9 +587,8 @@ view_maps_bytes_and_follows_renames(void **state)
 
 	assert_int_equal(md_box_open(fx->s, "INBOX", false, &a), 0);
 	assert_int_equal(md_box_open(fx->s, "INBOX", false, &b), 0);
-	assert_int_equal(md_box_set_flags(b, &uid, 1, MD_FLAGS_ADD,
-					  MD_FLAG_SEEN, 0),
-			 0);
+	assert_int_equal(
+		md_box_set_flags(b, &uid, 1, MD_FLAGS_ADD, MD_FLAG_SEEN, 0), 0);
 	assert_int_equal(md_box_view(a, uid, &v), 0);
 	assert_int_equal(v.size, 17);
 	assert_memory_equal(v.data, "Subject: v\n\nbody\n", 17);

@@ -10,10 +10,10 @@
 #include "maildir/maildir-private.h"
 #include "tests/unit/md-testlib.h"
 
-#define GOOD                                                                \
-	"imapmoved-uidlist 1\n"                                             \
-	"V1700000000 N8 R5 C2 n1700000000.000000001 c0.000000000\n"         \
-	"3 120 1699999999 1.M1P1.h,S=120:2,S\n"                             \
+#define GOOD                                                                   \
+	"imapmoved-uidlist 1\n"                                                \
+	"V1700000000 N8 R5 C2 n1700000000.000000001 c0.000000000\n"            \
+	"3 120 1699999999 1.M1P1.h,S=120:2,S\n"                                \
 	"7 5 1700000001 2.M1P1.h with space:2,\n"
 
 static void
@@ -61,8 +61,10 @@ bad_lists_refused(void **state)
 		"imapmoved-uidlist 1\nV1 N3 R1 C1 n0.0 c0.0\n1 1 1 a",
 		"imapmoved-uidlist 1\nV1 N3 R1 C1 n0.0 c0.0\n3 1 1 a\n",
 		"imapmoved-uidlist 1\nV1 N3 R1 C1 n0.0 c0.0\n0 1 1 a\n",
-		"imapmoved-uidlist 1\nV1 N5 R1 C2 n0.0 c0.0\n2 1 1 a\n2 1 1 b\n",
-		"imapmoved-uidlist 1\nV1 N5 R1 C2 n0.0 c0.0\n3 1 1 a\n2 1 1 b\n",
+		"imapmoved-uidlist 1\nV1 N5 R1 C2 n0.0 c0.0\n2 1 1 a\n2 1 1 "
+		"b\n",
+		"imapmoved-uidlist 1\nV1 N5 R1 C2 n0.0 c0.0\n3 1 1 a\n2 1 1 "
+		"b\n",
 		"imapmoved-uidlist 1\nV1 N3 R1 C1 n0.0 c0.0\n1 1 1 .hidden\n",
 		"imapmoved-uidlist 1\nV1 N3 R1 C1 n0.0 c0.0\n1 1 1 ../x\n",
 		"imapmoved-uidlist 1\nV1 N3 R1 C1 n0.0 c0.0\n1 1 1 \n",
