@@ -8,7 +8,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -55,6 +55,34 @@ md_box_open_raw(struct md_store *store, const char *name, struct md_box **box_r)
 	return 0;
 }
 
+/* Remove files left in tmp/ by writers that died more than 36 hours ago
+ * (the Maildir spec's rule): nobody is still writing them. */
+static void
+sweep_tmp(struct md_box *box)
+{
+	time_t limit = time(NULL) - 36 * 3600;
+	struct dirent *de;
+	DIR *d = md_opendir(box->tmp_fd);
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+
+		if (de->d_name[0] == '.' ||
+		    fstatat(box->tmp_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) <
+			    0 ||
+		    !S_ISREG(st.st_mode) || st.st_mtime >= limit ||
+		    st.st_atime >= limit)
+			continue;
+		log_info("maildir: removing stale tmp/%s", de->d_name);
+		if (unlinkat(box->tmp_fd, de->d_name, 0) < 0)
+			log_warn("maildir: unlink tmp/%s: %s", de->d_name,
+				 strerror(errno));
+	}
+	(void)closedir(d);
+}
+
 int
 md_box_open(struct md_store *store, const char *name, bool readonly,
 	    struct md_box **box_r)
@@ -65,6 +93,8 @@ md_box_open(struct md_store *store, const char *name, bool readonly,
 	if (md_box_open_raw(store, name, &box) < 0)
 		return -1;
 	box->readonly = readonly;
+	if (!readonly)
+		sweep_tmp(box);
 	if (md_box_sync(box, NULL) < 0) {
 		md_box_free(&box);
 		return -1;
@@ -335,7 +365,9 @@ take_keywords(struct md_box *box, struct md_keywords *kw)
 }
 
 /* Read the list; lock and scan when the directories changed, when \Recent
- * must be claimed, or after a crashed EXDEV move. */
+ * must be claimed, or after a crashed EXDEV move. *recent_from gets the
+ * first UID that is \Recent for this box object: the ones it claimed, or
+ * for a read-only box the ones nobody claimed yet (shown, not taken). */
 static int
 load_list(struct md_box *box, struct md_uidlist *ul, uint32_t *recent_from)
 {
@@ -343,16 +375,21 @@ load_list(struct md_box *box, struct md_uidlist *ul, uint32_t *recent_from)
 	int r;
 
 	r = md_uidlist_read(box->dirfd, ul, &box->list_st);
-	*recent_from = ul->uidnext;
+	/* Nothing changed on disk and nothing to claim: no lock needed. */
 	if (r > 0 && md_stamps_current(ul, box->new_fd, box->cur_fd) &&
 	    (!claim || ul->recent_uid >= ul->uidnext) &&
-	    faccessat(box->dirfd, MD_MOVE_JOURNAL, F_OK, AT_SYMLINK_NOFOLLOW))
+	    faccessat(box->dirfd, MD_MOVE_JOURNAL, F_OK, AT_SYMLINK_NOFOLLOW) <
+		    0) {
+		*recent_from = claim ? ul->uidnext : ul->recent_uid;
 		return 0;
+	}
 	md_uidlist_clear(ul);
 	if (md_box_lock(box) < 0)
 		return -1;
 	r = md_sync_locked(box->store, box->dirfd, box->new_fd, box->cur_fd,
 			   false, ul, claim ? recent_from : NULL);
+	if (!claim)
+		*recent_from = ul->recent_uid;
 	/* Still under the lock, so this is the list just read or written. */
 	if (fstatat(box->dirfd, MD_UIDLIST, &box->list_st,
 		    AT_SYMLINK_NOFOLLOW) < 0)
@@ -389,7 +426,7 @@ md_box_sync(struct md_box *box, struct md_sync_result *result)
 	kw_changed = take_keywords(box, &kw);
 	box->new_mtime = ul.new_mtime;
 	box->cur_mtime = ul.cur_mtime;
-	md_box_apply(box, &ul, !box->readonly, recent_from, result);
+	md_box_apply(box, &ul, true, recent_from, result);
 	if (result != NULL)
 		result->keywords_changed = kw_changed;
 	md_uidlist_clear(&ul);

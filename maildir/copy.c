@@ -63,8 +63,7 @@ md_copy_file(int src_fd, const char *src_name, struct md_box *box,
 		goto fail_unlink;
 	}
 	out = -1;
-	if (renameat2(box->tmp_fd, tmp, box->cur_fd, dst_name,
-		      RENAME_NOREPLACE) < 0)
+	if (md_rename_noreplace(box->tmp_fd, tmp, box->cur_fd, dst_name) < 0)
 		goto fail_unlink;
 	(void)close(in);
 	return 0;

@@ -4,8 +4,9 @@
  * to its current flags, so no change is lost silently; a file that is gone
  * is reported as EXPUNGED.
  *
- * Steps and crash states (no lock needed: rename(2) of a name that is gone
- * fails, which is the optimistic check):
+ * Steps and crash states (under the list lock, though rename(2) of a name
+ * that is gone fails anyway, which is the optimistic check that also
+ * covers other programs):
  *   1. rename cur/BASE:2,OLD -> cur/BASE:2,NEW  [crash before: unchanged;
  *      after: changed; the next sync reads the flags from the name] */
 #include "maildir-private.h"
@@ -98,6 +99,10 @@ md_box_set_flags(struct md_box *box, const uint32_t *uids, size_t count,
 		md_set_error(box->store, MD_ERR_PERM, "Mailbox is read-only");
 		return -1;
 	}
+	/* The lock keeps our renames out of other sessions' directory scans
+	 * (readdir may miss a file renamed meanwhile). */
+	if (md_box_lock(box) < 0)
+		return -1;
 	for (i = 0; i < count; i++) {
 		long idx = md_box_find(box, uids[i]);
 		int r;
@@ -105,11 +110,14 @@ md_box_set_flags(struct md_box *box, const uint32_t *uids, size_t count,
 		if (idx < 0)
 			continue;
 		r = set_one(box, (uint32_t)idx, op, flags, keywords);
-		if (r < 0)
+		if (r < 0) {
+			md_box_unlock(box);
 			return -1;
+		}
 		gone += (size_t)r;
 		FAULT_POINT("flags.after-rename");
 	}
+	md_box_unlock(box);
 	if (gone > 0) {
 		md_set_error(box->store, MD_ERR_EXPUNGED,
 			     "Some messages were expunged meanwhile");

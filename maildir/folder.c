@@ -239,8 +239,7 @@ md_box_create(struct md_store *store, const char *name)
 		return -1;
 	}
 	/* The whole folder appears at once, and never over another. */
-	if (renameat2(store->root_fd, tmp, store->root_fd, dir,
-		      RENAME_NOREPLACE) < 0) {
+	if (md_rename_noreplace(store->root_fd, tmp, store->root_fd, dir) < 0) {
 		if (errno == EEXIST)
 			md_set_error(store, MD_ERR_EXISTS,
 				     "Mailbox already exists");
@@ -284,15 +283,27 @@ md_box_delete(struct md_store *store, const char *name)
 	return 0;
 }
 
-/* Rename the children ".old.X" of a folder to ".new.X". */
+struct kids {
+	char **v;
+	size_t n;
+};
+
+static void
+kids_free(struct kids *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->n; i++)
+		free(k->v[i]);
+	free(k->v);
+}
+
+/* The children ".old.X" of a folder. */
 static int
-rename_children(struct md_store *store, const char *odir, const char *ndir)
+kids_collect(struct md_store *store, const char *odir, struct kids *k)
 {
 	size_t olen = strlen(odir);
 	struct dirent *de;
-	char **kids = NULL;
-	size_t n = 0, i;
-	int ret = 0;
 	DIR *d = md_opendir(store->root_fd);
 
 	if (d == NULL) {
@@ -302,24 +313,63 @@ rename_children(struct md_store *store, const char *odir, const char *ndir)
 	while ((de = readdir(d)) != NULL)
 		if (strncmp(de->d_name, odir, olen) == 0 &&
 		    de->d_name[olen] == '.') {
-			kids = xreallocarray(kids, n + 1, sizeof(*kids));
-			kids[n++] = xstrdup(de->d_name);
+			k->v = xreallocarray(k->v, k->n + 1, sizeof(*k->v));
+			k->v[k->n++] = xstrdup(de->d_name);
 		}
 	(void)closedir(d);
-	for (i = 0; i < n; i++) {
-		char to[MD_MAX_NAME * 2 + 2];
+	return 0;
+}
 
-		(void)snprintf(to, sizeof(to), "%s%s", ndir, kids[i] + olen);
-		if (ret == 0 && strlen(to) <= MD_MAX_NAME &&
-		    renameat2(store->root_fd, kids[i], store->root_fd, to,
-			      RENAME_NOREPLACE) < 0) {
-			md_set_syserr(store, "rename", kids[i]);
-			ret = -1;
+/* The new directory name of child i; -1 when too long. */
+static int
+kid_target(const struct kids *k, size_t i, size_t olen, const char *ndir,
+	   char *to, size_t tosize)
+{
+	int n = snprintf(to, tosize, "%s%s", ndir, k->v[i] + olen);
+
+	return n < 0 || (size_t)n > MD_MAX_NAME || (size_t)n >= tosize ? -1 : 0;
+}
+
+/* Before anything moves: every child's new name must be free. */
+static int
+kids_check(struct md_store *store, const struct kids *k, size_t olen,
+	   const char *ndir)
+{
+	char to[MD_MAX_NAME + 1];
+	size_t i;
+
+	for (i = 0; i < k->n; i++) {
+		if (kid_target(k, i, olen, ndir, to, sizeof(to)) < 0) {
+			md_set_error(store, MD_ERR_LIMIT,
+				     "Mailbox name too long");
+			return -1;
 		}
-		free(kids[i]);
+		if (faccessat(store->root_fd, to, F_OK, AT_SYMLINK_NOFOLLOW) ==
+		    0) {
+			md_set_error(store, MD_ERR_EXISTS,
+				     "Mailbox already exists");
+			return -1;
+		}
 	}
-	free(kids);
-	return ret;
+	return 0;
+}
+
+static int
+kids_rename(struct md_store *store, const struct kids *k, size_t olen,
+	    const char *ndir)
+{
+	char to[MD_MAX_NAME + 1];
+	size_t i;
+
+	for (i = 0; i < k->n; i++) {
+		if (kid_target(k, i, olen, ndir, to, sizeof(to)) < 0 ||
+		    md_rename_noreplace(store->root_fd, k->v[i], store->root_fd,
+					to) < 0) {
+			md_set_syserr(store, "rename", k->v[i]);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* RFC 3501 6.3.5: renaming INBOX moves its messages to a new folder. */
@@ -351,6 +401,7 @@ int
 md_box_rename(struct md_store *store, const char *oldname, const char *newname)
 {
 	char odir[MD_MAX_NAME + 1], ndir[MD_MAX_NAME + 1];
+	struct kids kids = {0};
 	size_t olen;
 	int fd;
 
@@ -379,17 +430,27 @@ md_box_rename(struct md_store *store, const char *oldname, const char *newname)
 		return -1;
 	}
 	(void)close(fd);
-	if (renameat2(store->root_fd, odir, store->root_fd, ndir,
-		      RENAME_NOREPLACE) < 0) {
+	if (kids_collect(store, odir, &kids) < 0)
+		return -1;
+	if (kids_check(store, &kids, olen, ndir) < 0)
+		goto fail;
+	/* The folder first, then its children: a crash in between leaves
+	 * each folder, with its messages, under the old or the new name. */
+	if (md_rename_noreplace(store->root_fd, odir, store->root_fd, ndir) <
+	    0) {
 		if (errno == EEXIST || errno == ENOTEMPTY)
 			md_set_error(store, MD_ERR_EXISTS,
 				     "Mailbox already exists");
 		else
 			md_set_syserr(store, "rename", odir);
-		return -1;
+		goto fail;
 	}
-	if (rename_children(store, odir, ndir) < 0)
-		return -1;
+	if (kids_rename(store, &kids, olen, ndir) < 0)
+		goto fail;
+	kids_free(&kids);
 	(void)md_fsync_dir(store->root_fd, "root");
 	return 0;
+fail:
+	kids_free(&kids);
+	return -1;
 }

@@ -205,6 +205,11 @@ void md_box_apply(struct md_box *box, struct md_uidlist *ul, bool claim_recent,
 /* Find the current cur/ (or new/) name of a file with base name base by
  * reading cur/; returns a malloc'd name or NULL. */
 char *md_refind(int cur_fd, const char *base, size_t base_len);
+/* rename(2) that never replaces: renameat2(RENAME_NOREPLACE), or where the
+ * filesystem lacks it, a check then renameat (racy only there). 0 or -1
+ * with errno (EEXIST when the new name exists). */
+int md_rename_noreplace(int olddirfd, const char *oldname, int newdirfd,
+			const char *newname);
 /* fsync a directory fd, logging on failure. 0 or -1 with errno. */
 int md_fsync_dir(int fd, const char *what);
 /* The state of a directory as recorded in the list: its mtime, or zero

@@ -97,9 +97,8 @@ move_file(struct move *mv, struct md_rec *r, const char *newname)
 			rc = -1, errno = EXDEV;
 		else
 			/* NOREPLACE: never overwrite a file in the target. */
-			rc = renameat2(mv->src->cur_fd, r->name,
-				       mv->dst->cur_fd, newname,
-				       RENAME_NOREPLACE);
+			rc = md_rename_noreplace(mv->src->cur_fd, r->name,
+						 mv->dst->cur_fd, newname);
 		if (rc == 0)
 			return 0;
 		if (errno == EXDEV && !mv->exdev)

@@ -166,6 +166,22 @@ md_copy_result_free(struct md_copy_result *r)
 }
 
 int
+md_rename_noreplace(int olddirfd, const char *oldname, int newdirfd,
+		    const char *newname)
+{
+	if (renameat2(olddirfd, oldname, newdirfd, newname, RENAME_NOREPLACE) ==
+	    0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	if (faccessat(newdirfd, newname, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		errno = EEXIST;
+		return -1;
+	}
+	return renameat(olddirfd, oldname, newdirfd, newname);
+}
+
+int
 md_fsync_dir(int fd, const char *what)
 {
 	if (fsync(fd) < 0) {

@@ -80,6 +80,33 @@ is_message(const char *name)
 	return name[0] != '.' && strchr(name, '\n') == NULL;
 }
 
+/* Move new/from to cur/to, never over an existing file: a name already in
+ * cur/ (a sender reusing names) gets a fresh unique base name. */
+static int
+move_new(int new_fd, const char *from, int cur_fd, char *to, size_t tosize)
+{
+	struct stat st;
+	char base[NAME_MAX + 1];
+
+	if (md_rename_noreplace(new_fd, from, cur_fd, to) == 0 ||
+	    errno == ENOENT)
+		return 0;
+	if (errno != EEXIST)
+		return -1;
+	if (fstatat(new_fd, from, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (md_fname_unique((size_t)st.st_size, base, sizeof(base)) < 0 ||
+	    md_fname_build(base, strlen(base), 0, 0, to, tosize) < 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	log_warn("maildir: new/%s exists in cur/; renamed to %s", from, to);
+	if (md_rename_noreplace(new_fd, from, cur_fd, to) < 0 &&
+	    errno != ENOENT)
+		return -1;
+	return 0;
+}
+
 /* Step 2: move every file of new/ to cur/ with an empty info. */
 static int
 scan_new(struct md_store *store, int new_fd, int cur_fd)
@@ -101,8 +128,8 @@ scan_new(struct md_store *store, int new_fd, int cur_fd)
 			(void)snprintf(name, sizeof(name), "%s:2,", de->d_name);
 		/* rename, not link: another session may be doing the same,
 		 * and exactly one of us must win; ENOENT means it did. */
-		if (renameat(new_fd, de->d_name, cur_fd, name) < 0 &&
-		    errno != ENOENT) {
+		if (move_new(new_fd, de->d_name, cur_fd, name, sizeof(name)) <
+		    0) {
 			md_set_syserr(store, "rename", de->d_name);
 			(void)closedir(d);
 			return -1;
@@ -175,6 +202,16 @@ read_cur(struct md_store *store, int cur_fd, struct scan *sc)
 	return 0;
 }
 
+static void
+scan_free(struct scan *sc)
+{
+	size_t i;
+
+	for (i = 0; i < sc->count; i++)
+		free(sc->e[i].name);
+	free(sc->e);
+}
+
 static struct entry *
 scan_find(struct scan *sc, const char *name)
 {
@@ -188,10 +225,31 @@ scan_find(struct scan *sc, const char *name)
 	return bsearch(&key, sc->e, sc->count, sizeof(*sc->e), entry_cmp_name);
 }
 
+/* A file renamed by another program while readdir() runs may be missed
+ * by it: before a record is dropped as expunged, cur/ is read once more
+ * and the record looked for there. */
+static bool
+really_gone(struct md_store *store, int cur_fd, struct md_rec *r,
+	    struct scan *again)
+{
+	struct entry *e;
+
+	if (again->e == NULL && read_cur(store, cur_fd, again) < 0)
+		return false; /* keep the record: the next sync decides */
+	e = scan_find(again, r->name);
+	if (e == NULL)
+		return true;
+	free(r->name);
+	r->name = xstrdup(e->name);
+	return false;
+}
+
 /* Step 3a: update or drop each record. Returns whether anything changed. */
 static bool
-match_records(struct md_uidlist *ul, struct scan *sc)
+match_records(struct md_store *store, int cur_fd, struct md_uidlist *ul,
+	      struct scan *sc)
 {
+	struct scan again = {0};
 	bool changed = false;
 	size_t i;
 
@@ -200,9 +258,11 @@ match_records(struct md_uidlist *ul, struct scan *sc)
 		struct entry *e = scan_find(sc, r->name);
 
 		if (e == NULL || e->used) {
+			changed = true;
+			if (e == NULL && !really_gone(store, cur_fd, r, &again))
+				continue;
 			free(r->name);
 			r->name = NULL;
-			changed = true;
 			continue;
 		}
 		e->used = true;
@@ -212,6 +272,7 @@ match_records(struct md_uidlist *ul, struct scan *sc)
 			changed = true;
 		}
 	}
+	scan_free(&again);
 	md_uidlist_compact(ul);
 	return changed;
 }
@@ -247,16 +308,6 @@ assign_new(struct md_uidlist *ul, struct scan *sc, int cur_fd)
 			       fresh[i]->size, fresh[i]->mtime);
 	free(fresh);
 	return n > 0;
-}
-
-static void
-scan_free(struct scan *sc)
-{
-	size_t i;
-
-	for (i = 0; i < sc->count; i++)
-		free(sc->e[i].name);
-	free(sc->e);
 }
 
 /* Step 1: read the list, or start a new one. Returns whether it must be
@@ -295,7 +346,7 @@ md_sync_locked(struct md_store *store, int dirfd, int new_fd, int cur_fd,
 			scan_free(&sc);
 			return -1;
 		}
-		changed |= match_records(ul, &sc);
+		changed |= match_records(store, cur_fd, ul, &sc);
 		changed |= assign_new(ul, &sc, cur_fd);
 		scan_free(&sc);
 		changed |= !ts_equal(&new_stamp, &ul->new_mtime) ||

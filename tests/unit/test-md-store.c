@@ -106,7 +106,7 @@ open_creates_empty_inbox(void **state)
 }
 
 static void
-delivered_mail_gets_uids_in_arrival_order_and_is_recent_once(void **state)
+delivered_mail_gets_uids_in_order_and_is_claimed_recent_once(void **state)
 {
 	struct fx *fx = *state;
 	struct md_box *a, *b, *ro;
@@ -118,7 +118,8 @@ delivered_mail_gets_uids_in_arrival_order_and_is_recent_once(void **state)
 	assert_int_equal(md_box_open(fx->s, "INBOX", true, &ro), 0);
 	m = md_box_messages(ro, &n);
 	assert_int_equal(n, 2);
-	assert_false(m[0].recent); /* EXAMINE claims nothing */
+	/* EXAMINE shows \Recent but claims nothing. */
+	assert_true(m[0].recent && m[1].recent);
 	assert_int_equal(md_box_open(fx->s, "INBOX", false, &a), 0);
 	m = md_box_messages(a, &n);
 	assert_int_equal(n, 2);
@@ -130,6 +131,10 @@ delivered_mail_gets_uids_in_arrival_order_and_is_recent_once(void **state)
 	assert_int_equal(tl_count(fx->root, "new"), 0);
 	assert_int_equal(md_box_open(fx->s, "INBOX", false, &b), 0);
 	m = md_box_messages(b, &n);
+	assert_false(m[0].recent || m[1].recent);
+	md_box_free(&ro);
+	assert_int_equal(md_box_open(fx->s, "INBOX", true, &ro), 0);
+	m = md_box_messages(ro, &n);
 	assert_false(m[0].recent || m[1].recent);
 	md_box_free(&a);
 	md_box_free(&b);
@@ -734,6 +739,62 @@ subscriptions_round_trip(void **state)
 }
 
 static void
+stale_tmp_files_swept_fresh_kept(void **state)
+{
+	struct fx *fx = *state;
+	struct timespec ts[2] = {{1000000000, 0}, {1000000000, 0}};
+	struct md_box *b;
+	char path[4096];
+
+	tl_write(fx->root, "tmp/old", "x");
+	tl_write(fx->root, "tmp/fresh", "y");
+	(void)snprintf(path, sizeof(path), "%s/tmp/old", fx->root);
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+	assert_int_equal(md_box_open(fx->s, "INBOX", true, &b), 0);
+	md_box_free(&b);
+	assert_int_equal(tl_count(fx->root, "tmp"), 2); /* EXAMINE: no */
+	assert_int_equal(md_box_open(fx->s, "INBOX", false, &b), 0);
+	md_box_free(&b);
+	assert_int_equal(tl_count(fx->root, "tmp"), 1);
+	(void)snprintf(path, sizeof(path), "%s/tmp/fresh", fx->root);
+	assert_int_equal(access(path, F_OK), 0);
+}
+
+static void
+delivery_reusing_a_name_never_overwrites(void **state)
+{
+	struct fx *fx = *state;
+	struct md_box *b;
+	uint32_t n;
+
+	tl_write(fx->root, "cur/7.M1P1.h:2,", "Message-ID: <first>\n");
+	tl_deliver(fx->root, "", "7.M1P1.h", "Message-ID: <second>\n");
+	assert_int_equal(md_box_open(fx->s, "INBOX", false, &b), 0);
+	md_box_messages(b, &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(tl_count(fx->root, "cur"), 2);
+	md_box_free(&b);
+}
+
+static void
+rename_refused_when_a_child_name_is_taken(void **state)
+{
+	struct fx *fx = *state;
+	struct md_folder *f;
+	size_t n;
+
+	assert_int_equal(md_box_create(fx->s, "A"), 0);
+	assert_int_equal(md_box_create(fx->s, "A.x"), 0);
+	assert_int_equal(md_box_create(fx->s, "B.x"), 0); /* B: \Noselect */
+	assert_int_equal(md_box_rename(fx->s, "A", "B"), -1);
+	assert_int_equal(md_last_error(fx->s, NULL), MD_ERR_EXISTS);
+	assert_int_equal(md_store_list(fx->s, &f, &n), 0);
+	assert_int_equal(find_folder(f, n, "A")->flags, MD_FOLDER_HASCHILDREN);
+	assert_non_null(find_folder(f, n, "A.x"));
+	md_folders_free(&f, n);
+}
+
+static void
 watch_fd_readable_after_delivery(void **state)
 {
 	struct fx *fx = *state;
@@ -760,7 +821,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(open_creates_empty_inbox),
-		T(delivered_mail_gets_uids_in_arrival_order_and_is_recent_once),
+		T(delivered_mail_gets_uids_in_order_and_is_claimed_recent_once),
 		T(sync_reports_new_vanished_and_changed),
 		T(sync_with_unchanged_dirs_reads_no_directory_nor_rewrites),
 		T(recently_modified_dir_is_rescanned),
@@ -781,6 +842,9 @@ main(void)
 		T(folders_create_list_delete_rename),
 		T(inbox_rename_moves_messages),
 		T(subscriptions_round_trip),
+		T(stale_tmp_files_swept_fresh_kept),
+		T(delivery_reusing_a_name_never_overwrites),
+		T(rename_refused_when_a_child_name_is_taken),
 		T(watch_fd_readable_after_delivery),
 #undef T
 	};
