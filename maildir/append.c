@@ -31,6 +31,8 @@ struct md_append {
 	char tmpname[NAME_MAX + 1];
 	int fd;
 	size_t size;
+	size_t bare_lf; /* LFs without CR: each costs a byte on the wire */
+	bool last_cr;   /* the last byte written was CR */
 };
 
 int
@@ -46,7 +48,7 @@ md_append_begin(struct md_store *store, const char *name,
 		free(app);
 		return -1;
 	}
-	if (md_fname_unique(0, app->tmpname, sizeof(app->tmpname)) < 0)
+	if (md_fname_unique(0, 0, app->tmpname, sizeof(app->tmpname)) < 0)
 		goto fail;
 	app->fd = openat(app->box->tmp_fd, app->tmpname,
 			 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
@@ -66,6 +68,18 @@ fail:
 	return -1;
 }
 
+static void
+count_bare_lf(struct md_append *app, const char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] == '\n' && !app->last_cr)
+			app->bare_lf++;
+		app->last_cr = p[i] == '\r';
+	}
+}
+
 int
 md_append_write(struct md_append *app, const void *data, size_t len)
 {
@@ -80,6 +94,7 @@ md_append_write(struct md_append *app, const void *data, size_t len)
 		return -1;
 	}
 	app->size += len;
+	count_bare_lf(app, data, len);
 	return 0;
 }
 
@@ -172,7 +187,8 @@ publish(struct md_append *app, uint32_t flags, uint32_t kwbits,
 	if (md_sync_locked(app->store, box->dirfd, box->new_fd, box->cur_fd,
 			   false, &ul, NULL) < 0)
 		return -1;
-	if (md_fname_unique(app->size, base, sizeof(base)) < 0 ||
+	if (md_fname_unique(app->size, app->size + app->bare_lf, base,
+			    sizeof(base)) < 0 ||
 	    md_fname_build(base, strlen(base), flags & MD_FLAG_ALL, kwbits,
 			   name, sizeof(name)) < 0) {
 		md_set_error(app->store, MD_ERR_INTERNAL, "Name too long");

@@ -258,6 +258,7 @@ fill_msg(struct md_msg *m, struct md_rec *r, const struct md_msg *old,
 	m->flags = f.flags;
 	m->keywords = f.keywords;
 	m->size = r->size;
+	m->vsize = f.has_vsize ? f.vsize : 0;
 	m->internal_date = (time_t)r->mtime;
 	if (old != NULL) {
 		m->recent = old->recent;
@@ -407,9 +408,15 @@ md_box_sync(struct md_box *box, struct md_sync_result *result)
 	struct md_keywords kw;
 	uint32_t recent_from;
 	bool kw_changed;
+	struct stat st;
 
 	if (result != NULL)
 		memset(result, 0, sizeof(*result));
+	if (fstat(box->dirfd, &st) == 0 && st.st_nlink == 0) {
+		md_set_error(box->store, MD_ERR_NOTFOUND,
+			     "Mailbox was deleted");
+		return -1;
+	}
 	if (unchanged(box)) {
 		if (result != NULL)
 			result->first_new = box->count;

@@ -43,7 +43,7 @@ md_copy_file(int src_fd, const char *src_name, struct md_box *box,
 	struct timespec ts[2] = {{(time_t)mtime, 0}, {(time_t)mtime, 0}};
 	int in, out = -1, saved;
 
-	if (md_fname_unique(0, tmp, sizeof(tmp)) < 0) {
+	if (md_fname_unique(0, 0, tmp, sizeof(tmp)) < 0) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -169,7 +169,8 @@ copy_locked(struct md_box *src, const uint32_t *uids, size_t count,
 		if (idx < 0)
 			continue;
 		m = &src->msgs[idx];
-		if (md_fname_unique(m->size, base, sizeof(base)) < 0 ||
+		if (md_fname_unique(m->size, m->vsize, base, sizeof(base)) <
+			    0 ||
 		    md_fname_build(base, strlen(base), m->flags, kwbits[i],
 				   name, sizeof(name)) < 0) {
 			md_set_error(src->store, MD_ERR_INTERNAL, "Bad name");

@@ -11,33 +11,30 @@
 
 #include "lib/num.h"
 
-/* ",S=<digits>" inside the base name, ended by ',' or the end. */
-static void
-parse_size(struct md_fname *f)
+/* ",<tag>=<digits>" inside the base name, ended by ',' or the end (",S="
+ * the file size, ",W=" the size with CRLF line ends). */
+static bool
+parse_field(const struct md_fname *f, const char *tag, size_t *v_r)
 {
 	const char *p = f->base, *end = f->base + f->base_len;
 
 	while (p < end) {
-		const char *s = memmem(p, (size_t)(end - p), ",S=", 3);
+		const char *s = memmem(p, (size_t)(end - p), tag, 3);
 		const char *d;
+		uint64_t n;
 
 		if (s == NULL)
-			return;
+			return false;
 		s += 3;
 		for (d = s; d < end && *d >= '0' && *d <= '9'; d++)
 			;
-		if (d > s && (d == end || *d == ',')) {
-			uint64_t n;
-
-			if (num_parse_u64(s, (size_t)(d - s), SIZE_MAX, &n) ==
-			    0) {
-				f->has_size = true;
-				f->size = (size_t)n;
-			}
-			return;
-		}
+		if (d > s && (d == end || *d == ','))
+			return num_parse_u64(s, (size_t)(d - s), SIZE_MAX,
+					     &n) == 0 &&
+			       (*v_r = (size_t)n, true);
 		p = s;
 	}
+	return false;
 }
 
 void
@@ -49,7 +46,8 @@ md_fname_parse(const char *name, struct md_fname *f)
 	memset(f, 0, sizeof(*f));
 	f->base = name;
 	f->base_len = colon ? (size_t)(colon - name) : strlen(name);
-	parse_size(f);
+	f->has_size = parse_field(f, ",S=", &f->size);
+	f->has_vsize = parse_field(f, ",W=", &f->vsize);
 	if (colon == NULL || strncmp(colon, ":2,", 3) != 0)
 		return;
 	for (p = colon + 3; *p != '\0'; p++) {
@@ -107,17 +105,19 @@ safe_host(char *out, size_t outsize)
 }
 
 int
-md_fname_unique(size_t size, char *out, size_t outsize)
+md_fname_unique(size_t size, size_t vsize, char *out, size_t outsize)
 {
 	static unsigned counter;
 	struct timeval tv;
-	char host[128];
+	char host[128], w[32] = "";
 	int n;
 
 	(void)gettimeofday(&tv, NULL);
 	safe_host(host, sizeof(host));
-	n = snprintf(out, outsize, "%lld.M%06ldP%ldQ%u.%s,S=%zu",
+	if (vsize > 0)
+		(void)snprintf(w, sizeof(w), ",W=%zu", vsize);
+	n = snprintf(out, outsize, "%lld.M%06ldP%ldQ%u.%s,S=%zu%s",
 		     (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(),
-		     ++counter, host, size);
+		     ++counter, host, size, w);
 	return n < 0 || (size_t)n >= outsize ? -1 : 0;
 }

@@ -12,7 +12,15 @@
 
 /* Fault points for crash tests: in -DIMAPMOVED_FAULTS builds, the process
  * calls _exit(99) when env IMAPMOVED_FAULT names the point ("name", or
- * "name:N" for its N-th hit). Release builds compile them to nothing. */
+ * "name:N" for its N-th hit). Release builds compile them to nothing.
+ * The points: append.after-fsync, append.after-lock, append.after-rename,
+ * append.after-list; flags.after-rename (per message); expunge.after-unlink
+ * (per message), expunge.after-fsync, expunge.after-list; copy.after-link
+ * (per message), copy.after-list; move.after-rename (per message),
+ * move.exdev-after-unlink (per message), move.after-fsync,
+ * move.after-target-list, move.after-source-list; sync.after-new-rename
+ * (per file); uidlist.after-write, uidlist.after-fsync,
+ * uidlist.after-rename (per list write). */
 #ifdef IMAPMOVED_FAULTS
 void md_fault_point(const char *name);
 #define FAULT_POINT(name) md_fault_point(name)
@@ -72,6 +80,8 @@ struct md_fname {
 	uint32_t keywords;
 	bool has_size;
 	size_t size;
+	bool has_vsize; /* ",W=": the size with CRLF line ends */
+	size_t vsize;
 };
 /* Split a file name into base, flags and keywords and find ",S=". Letters
  * other than A-Z and a-z in the info are ignored. */
@@ -80,8 +90,8 @@ void md_fname_parse(const char *name, struct md_fname *f);
  * is too small. */
 int md_fname_build(const char *base, size_t base_len, uint32_t flags,
 		   uint32_t keywords, char *out, size_t outsize);
-/* A new unique base name with ",S=size" into out. */
-int md_fname_unique(size_t size, char *out, size_t outsize);
+/* A new unique base name with ",S=size" (and ",W=vsize" unless 0). */
+int md_fname_unique(size_t size, size_t vsize, char *out, size_t outsize);
 
 /* ---- locks (lock.c) ---- */
 /* Take the dot-lock lockname in directory dirfd. Returns 1 when taken, 0

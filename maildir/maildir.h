@@ -66,7 +66,8 @@ struct md_msg {
 	uint32_t flags;    /* MD_FLAG_* bits */
 	uint32_t keywords; /* bit i = keyword i of the box */
 	bool recent;       /* \Recent for this box object (see md_box_open) */
-	size_t size; /* file size in bytes (the file's own line endings) */
+	size_t size;  /* file size in bytes (the file's own line endings) */
+	size_t vsize; /* size with CRLF line ends (RFC822.SIZE); 0: unknown */
 	time_t internal_date; /* the file's mtime, set at delivery/append */
 	const char *basename; /* unique name without ":2,info"; owned by box */
 };
@@ -184,7 +185,9 @@ struct md_sync_result {
 };
 /* Bring the box up to date with the disk (for NOOP, CHECK, IDLE). Cheap
  * when nothing changed: no directory is read when new/ and cur/ are as the
- * UID list recorded them. result may be NULL. Errors: LOCKED, INTERNAL. */
+ * UID list recorded them. result may be NULL. Errors: NOTFOUND (the folder
+ * was deleted meanwhile: end the selection), LOCKED, INTERNAL. A folder
+ * renamed meanwhile stays selected under its new directory. */
 int md_box_sync(struct md_box *box, struct md_sync_result *result);
 
 /* How md_box_set_flags() combines flags with a message's flags. */
@@ -264,9 +267,11 @@ int md_box_copy(struct md_box *box, const uint32_t *uids, size_t count,
  * not in the box, or expunged meanwhile, are skipped. The moved messages
  * leave md_box_messages() (result->src lists them, in the order moved, and
  * those are the ones to report as expunged). Moving into the box itself
- * gives the messages new UIDs. On -1 the messages in result were moved and
- * all others are untouched. Errors: PERM (read-only source), BADNAME,
- * NOTFOUND (target missing: TRYCREATE), LOCKED, NOSPACE, LIMIT. */
+ * gives the messages new UIDs. On -1 the messages in result->src were
+ * moved and all others are untouched; result->dst.count is then 0 when the
+ * target UIDs are not known (no COPYUID can be given). Errors: PERM (read-only
+ * source), BADNAME, NOTFOUND (target missing: TRYCREATE), LOCKED, NOSPACE,
+ * LIMIT. */
 int md_move(struct md_box *box, const uint32_t *uids, size_t count,
 	    const char *target, struct md_copy_result *result);
 

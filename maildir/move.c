@@ -139,7 +139,8 @@ target_name(struct move *mv, struct md_rec *r, bool fresh, char *out,
 	    0)
 		return -1;
 	if (fresh) {
-		if (md_fname_unique(r->size, base, sizeof(base)) < 0)
+		if (md_fname_unique(r->size, f.has_vsize ? f.vsize : 0, base,
+				    sizeof(base)) < 0)
 			return -1;
 		return md_fname_build(base, strlen(base), f.flags, kw, out,
 				      outsize);
@@ -389,8 +390,12 @@ move_other(struct move *mv, const uint32_t *uids, size_t count,
 		ret = 0;
 		for (i = 0; i < count && ret == 0; i++)
 			ret = move_one(mv, uids, i, count);
-		if (publish(mv, mv->res->src.count > 0) < 0)
+		if (publish(mv, mv->res->src.count > 0) < 0) {
+			/* The files moved, but the target UIDs are not
+			 * recorded: its next sync assigns others. */
+			mv->res->dst.count = 0;
 			ret = -1;
+		}
 		mv->res->dst_uidvalidity = mv->dul.uidvalidity;
 	}
 	md_box_unlock(mv->dst);

@@ -95,7 +95,7 @@ move_new(int new_fd, const char *from, int cur_fd, char *to, size_t tosize)
 		return -1;
 	if (fstatat(new_fd, from, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : -1;
-	if (md_fname_unique((size_t)st.st_size, base, sizeof(base)) < 0 ||
+	if (md_fname_unique((size_t)st.st_size, 0, base, sizeof(base)) < 0 ||
 	    md_fname_build(base, strlen(base), 0, 0, to, tosize) < 0) {
 		errno = ENAMETOOLONG;
 		return -1;

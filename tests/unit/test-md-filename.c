@@ -81,15 +81,19 @@ unique_names_differ_and_carry_size(void **state)
 	struct md_fname f;
 
 	(void)state;
-	assert_int_equal(md_fname_unique(42, a, sizeof(a)), 0);
-	assert_int_equal(md_fname_unique(42, b, sizeof(b)), 0);
+	assert_int_equal(md_fname_unique(42, 44, a, sizeof(a)), 0);
+	assert_int_equal(md_fname_unique(42, 0, b, sizeof(b)), 0);
 	assert_string_not_equal(a, b);
 	assert_null(strchr(a, '/'));
 	assert_null(strchr(a, ':'));
 	md_fname_parse(a, &f);
 	assert_true(f.has_size);
 	assert_int_equal(f.size, 42);
-	assert_int_equal(md_fname_unique(1, a, 8), -1);
+	assert_true(f.has_vsize);
+	assert_int_equal(f.vsize, 44);
+	md_fname_parse(b, &f);
+	assert_false(f.has_vsize);
+	assert_int_equal(md_fname_unique(1, 0, a, 8), -1);
 }
 
 static void

@@ -276,6 +276,8 @@ append_sets_flags_date_and_increasing_uids(void **state)
 	m = md_box_messages(b, &n);
 	assert_int_equal(n, 2);
 	assert_int_equal(m[0].size, 20);
+	assert_int_equal(m[0].vsize, 20); /* already CRLF */
+	assert_int_equal(m[1].vsize, 1);
 	assert_int_equal(m[0].internal_date, 1000000000);
 	assert_int_equal(m[0].flags, MD_FLAG_SEEN | MD_FLAG_DRAFT);
 	assert_int_equal(md_box_keyword_index(b, "WORK", false, &idx), 0);
@@ -451,6 +453,7 @@ copy_links_with_flags_and_keywords(void **state)
 	assert_int_equal(md_box_keyword_index(t, "blue", false, &k), 0);
 	assert_int_equal(m[1].keywords, 1u << k);
 	assert_int_equal(m[1].size, 6);
+	assert_int_equal(m[1].vsize, 7);                /* "hello\r\n" */
 	assert_int_equal(tl_count(fx->root, "cur"), 1); /* source stays */
 	md_copy_result_free(&r);
 	assert_int_equal(md_box_copy(b, &uid, 1, "Missing", &r), -1);
@@ -693,6 +696,20 @@ folders_create_list_delete_rename(void **state)
 }
 
 static void
+sync_of_deleted_folder_reports_notfound(void **state)
+{
+	struct fx *fx = *state;
+	struct md_box *b;
+
+	assert_int_equal(md_box_create(fx->s, "Gone"), 0);
+	assert_int_equal(md_box_open(fx->s, "Gone", false, &b), 0);
+	assert_int_equal(md_box_delete(fx->s, "Gone"), 0);
+	assert_int_equal(md_box_sync(b, NULL), -1);
+	assert_int_equal(md_last_error(fx->s, NULL), MD_ERR_NOTFOUND);
+	md_box_free(&b);
+}
+
+static void
 inbox_rename_moves_messages(void **state)
 {
 	struct fx *fx = *state;
@@ -840,6 +857,7 @@ main(void)
 		T(view_maps_bytes_and_follows_renames),
 		T(keywords_limited_to_26),
 		T(folders_create_list_delete_rename),
+		T(sync_of_deleted_folder_reports_notfound),
 		T(inbox_rename_moves_messages),
 		T(subscriptions_round_trip),
 		T(stale_tmp_files_swept_fresh_kept),
