@@ -229,7 +229,8 @@ imap_arg_get_datetime(const struct imap_arg *arg, time_t *t_r,
 	if (hh > 23 || mm > 59 || ss > 60 || zm > 59)
 		return bad(error_r, "Invalid date-time");
 	tz = (int)(zh * 60 + zm) * (s[21] == '-' ? -1 : 1);
-	*t_r = (time_t)(days * 86400 + hh * 3600 + mm * 60 + ss) -
+	*t_r = (time_t)(days * 86400 + (int64_t)hh * 3600 + (int64_t)mm * 60 +
+			ss) -
 	       (time_t)tz * 60;
 	*tz_minutes_r = tz;
 	return 0;

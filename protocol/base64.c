@@ -55,27 +55,3 @@ imap_base64_decode(const char *src, size_t len, unsigned char *dest,
 	*len_r = n;
 	return 0;
 }
-
-int
-imap_base64_encode(const void *src, size_t len, struct buf *dest)
-{
-	const unsigned char *s = src;
-	size_t i;
-
-	for (i = 0; i < len; i += 3) {
-		uint32_t bits = (uint32_t)s[i] << 16;
-		char out[4];
-
-		if (i + 1 < len)
-			bits |= (uint32_t)s[i + 1] << 8;
-		if (i + 2 < len)
-			bits |= s[i + 2];
-		out[0] = b64[bits >> 18];
-		out[1] = b64[(bits >> 12) & 0x3f];
-		out[2] = i + 1 < len ? b64[(bits >> 6) & 0x3f] : '=';
-		out[3] = i + 2 < len ? b64[bits & 0x3f] : '=';
-		if (buf_append(dest, out, 4) < 0)
-			return -1;
-	}
-	return 0;
-}

@@ -8,6 +8,11 @@
  * count against max_line_length; the literals of one command together
  * against the budget the command table gives (max_small_literal, or
  * max_literal_size for APPEND).
+ *
+ * Accepted literals are kept in the command buffer. For APPEND (issue 4)
+ * a literal over max_small_literal is to be streamed instead: the framer
+ * would hand its bytes out as they arrive (straight from the input, no
+ * copy) to the store's append handle and keep only "{n}" in the buffer.
  */
 #include "protocol/imap-private.h"
 

@@ -413,12 +413,11 @@ int imap_resp_string(struct buf *b, const char *str, size_t len);
 int imap_resp_nstring(struct buf *b, const char *str, size_t len);
 
 /* ------------------------------------------------------------------ */
-/* base64 for SASL (RFC 4648 section 4, strict padding). */
+/* base64.c: base64 for SASL (RFC 4648 section 4, strict padding). */
 /* Decode len bytes into dest, which has room for len / 4 * 3 bytes (so
  * no copy is left behind by growing a buffer: the result may be a
  * password). Returns 0 and sets *len_r, or -1 on invalid input. */
 int imap_base64_decode(const char *src, size_t len, unsigned char *dest,
 		       size_t *len_r);
-int imap_base64_encode(const void *src, size_t len, struct buf *dest);
 
 #endif

@@ -18,6 +18,7 @@ struct parser {
 	size_t len;
 	size_t pos;
 	const char *error;
+	size_t no_bracket_until; /* see bracket_end() */
 };
 
 /* CHAR = %x01-7F; CTL = %x00-1F / %x7F */
@@ -95,23 +96,25 @@ is_token_char(unsigned char c)
 }
 
 /* A "[...]" inside a token (FETCH's BODY[HEADER.FIELDS (A B)]) may hold
- * spaces and parentheses: when the bracket closes before the line ends,
- * return the position after it, else 0 (the "[" is then just a char). */
+ * spaces and parentheses: when a "]" closes it before the line ends,
+ * return the position after it, else 0 (the "[" is then just a char).
+ * Section specs never nest brackets, so the first "]" closes. A failed
+ * scan is remembered: no later "[" before the same end can succeed, which
+ * keeps a line of many "[" linear. */
 static size_t
-bracket_end(const struct parser *ps, size_t pos)
+bracket_end(struct parser *ps, size_t pos)
 {
-	unsigned depth = 0;
-
-	for (; pos < ps->len; pos++) {
+	if (pos < ps->no_bracket_until)
+		return 0;
+	for (pos++; pos < ps->len; pos++) {
 		unsigned char c = (unsigned char)ps->p[pos];
 
-		if (c == '[')
-			depth++;
-		else if (c == ']' && --depth == 0)
+		if (c == ']')
 			return pos + 1;
-		else if (c >= 0x80 || (is_ctl(c)))
-			return 0;
+		if (c >= 0x80 || is_ctl(c))
+			break;
 	}
+	ps->no_bracket_until = pos;
 	return 0;
 }
 
@@ -332,7 +335,7 @@ imap_parse_command(struct arena *a, const struct imap_limits *limits,
 		   const char *data, size_t len, struct imap_command *cmd_r,
 		   const char **error_r)
 {
-	struct parser ps = {a, limits, data, len, 0, NULL};
+	struct parser ps = {a, limits, data, len, 0, NULL, 0};
 	size_t tag_end;
 
 	memset(cmd_r, 0, sizeof(*cmd_r));

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/log.h"
 #include "lib/mem.h"
 
 void
@@ -119,6 +120,8 @@ imap_session_refuse_plaintext(struct imap_session *s, const char *tag)
 {
 	if (s->is_secure || s->cfg.plaintext_auth)
 		return false;
+	log_info("login refused: plaintext authentication on a non-secure "
+		 "connection");
 	imap_resp_tagged(s, tag, IMAP_RESP_NO, "PRIVACYREQUIRED",
 			 "Plaintext authentication disallowed on non-secure "
 			 "connections.");
@@ -132,6 +135,9 @@ imap_session_login(struct imap_session *s, const char *tag, const char *authzid,
 	char *maildir = NULL, *canon = NULL;
 	enum imap_auth_result r;
 
+	/* Hand over the answers to earlier pipelined commands first: the
+	 * hook may sleep (the failure delay) and may flush them meanwhile. */
+	(void)imap_resp_flush(s); /* a failure shows after the command */
 	r = s->hooks->authenticate(s->ctx, authzid, user, pass, &maildir,
 				   &canon);
 	if (r == IMAP_AUTH_OK && maildir != NULL) {
@@ -152,6 +158,7 @@ imap_session_login(struct imap_session *s, const char *tag, const char *authzid,
 			 "Authentication failed.");
 	if (++s->auth_failures < s->cfg.max_auth_failures)
 		return IMAP_STATUS_CONTINUE;
+	log_info("disconnecting: %u failed authentications", s->auth_failures);
 	imap_resp_untagged(s, IMAP_RESP_BYE, NULL,
 			   "Too many authentication failures.");
 	return IMAP_STATUS_CLOSE;
@@ -209,6 +216,9 @@ handle_event(struct imap_session *s, enum imap_frame_event ev)
 	case IMAP_FRAME_FATAL_LITERAL:
 		/* RFC 7888 section 4: the client sends a {n+} literal
 		 * without waiting, so refusing it means closing. */
+		log_info("disconnecting: non-synchronizing literal of %llu "
+			 "bytes over the limit",
+			 (unsigned long long)s->frame.refused_size);
 		imap_resp_tagged(s, frame_tag(s), IMAP_RESP_BAD, "TOOBIG",
 				 "Literal too big.");
 		imap_resp_untagged(s, IMAP_RESP_BYE, NULL,
@@ -238,8 +248,12 @@ imap_session_input(struct imap_session *s, const void *data, size_t len)
 		if (s->frame.complete)
 			imap_frame_reset(&s->frame);
 		arena_reset(s->arena);
+		/* max_bad_commands 0 means no limit. */
 		if (st == IMAP_STATUS_CONTINUE &&
+		    s->cfg.limits.max_bad_commands != 0 &&
 		    s->bad_in_row >= s->cfg.limits.max_bad_commands) {
+			log_info("disconnecting: %u invalid commands in a row",
+				 s->bad_in_row);
 			imap_resp_untagged(s, IMAP_RESP_BYE, NULL,
 					   "Too many invalid commands.");
 			st = IMAP_STATUS_CLOSE;
@@ -288,6 +302,8 @@ session_bye(struct imap_session *s, const char *text)
 enum imap_status
 imap_session_timeout_expired(struct imap_session *s)
 {
+	log_info("disconnecting: %s timeout",
+		 s->state == IMAP_STATE_NOT_AUTH ? "login" : "idle");
 	return session_bye(s, "Autologout; idle for too long.");
 }
 

@@ -12,11 +12,13 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "lib/log.h"
 #include "lib/mem.h"
 #include "protocol/imap-private.h"
 
 struct fake {
 	struct buf out;
+	size_t out_at_auth; /* bytes written when the hook was called */
 	bool fail_writes;
 	unsigned auth_calls;
 	char authzid[64];
@@ -42,6 +44,7 @@ fake_auth(void *ctx, const char *authzid, const char *user, const char *pass,
 	struct fake *f = ctx;
 
 	f->auth_calls++;
+	f->out_at_auth = f->out.len;
 	snprintf(f->authzid, sizeof(f->authzid), "%s",
 		 authzid != NULL ? authzid : "(null)");
 	if (strcmp(user, "temp") == 0)
@@ -320,6 +323,18 @@ static const struct session_case cases[] = {
 	{"authenticate_login_with_initial_user", CFG_SECURE,
 	 "a AUTHENTICATE LOGIN YWxpY2U=\r\nc2VjcmV0\r\n", 0,
 	 "+ UGFzc3dvcmQ6\r\na " LOGGED_IN, IMAP_STATUS_CONTINUE},
+	{"authenticate_login_nul_in_user_is_bad", CFG_SECURE,
+	 /* "alice\0x" */
+	 "a AUTHENTICATE LOGIN YWxpY2UAeA==\r\nb NOOP\r\n", 0,
+	 "a BAD NUL byte in LOGIN response.\r\nb OK NOOP completed.\r\n",
+	 IMAP_STATUS_CONTINUE},
+	{"authenticate_plain_nul_in_password_is_bad", CFG_SECURE,
+	 /* "\0alice\0secret\0x" */
+	 "a AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldAB4\r\n", 0,
+	 "a BAD Invalid PLAIN response.\r\n", IMAP_STATUS_CONTINUE},
+	{"authenticate_quoted_initial_response_is_bad", CFG_SECURE,
+	 "a AUTHENTICATE PLAIN \"" PLAIN_ALICE "\"\r\n", 0,
+	 "a BAD Invalid initial response.\r\n", IMAP_STATUS_CONTINUE},
 	{"authenticate_login_cancel_at_password", CFG_SECURE,
 	 "a AUTHENTICATE LOGIN\r\nYWxpY2U=\r\n*\r\n", 0,
 	 "+ VXNlcm5hbWU6\r\n+ UGFzc3dvcmQ6\r\na BAD Authentication "
@@ -494,6 +509,21 @@ login_password_wiped_from_buffers(void **state)
 }
 
 static void
+earlier_answers_written_before_auth_hook(void **state)
+{
+	struct fake f;
+	struct imap_session *s;
+
+	(void)state;
+	s = new_session(CFG_SECURE, &f);
+	buf_reset(&f.out);
+	input(s, "a NOOP\r\nb LOGIN alice wrong\r\n");
+	assert_int_equal(f.out_at_auth, strlen("a OK NOOP completed.\r\n"));
+	imap_session_free(&s);
+	buf_free(&f.out);
+}
+
+static void
 starttls_discards_pipelined_bytes(void **state)
 {
 	struct fake f;
@@ -614,6 +644,7 @@ main(void)
 		cmocka_unit_test(literal_continuation_only_after_accepting),
 		cmocka_unit_test(login_stores_user_and_maildir),
 		cmocka_unit_test(login_password_wiped_from_buffers),
+		cmocka_unit_test(earlier_answers_written_before_auth_hook),
 		cmocka_unit_test(starttls_discards_pipelined_bytes),
 		cmocka_unit_test(starttls_discards_partial_command),
 		cmocka_unit_test(thousands_of_pipelined_commands_bounded),
@@ -621,5 +652,6 @@ main(void)
 		cmocka_unit_test(write_failure_closes),
 	};
 
+	log_set_level(LOG_LEVEL_ERROR); /* keep the test output readable */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
