@@ -273,6 +273,8 @@ struct imap_session {
 	void *ctx;
 	enum imap_state state;
 	bool is_secure;
+	/* TLS was started with STARTTLS: never offer it again. */
+	bool tls_active;
 	bool write_failed;
 	bool closed;
 

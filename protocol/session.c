@@ -49,7 +49,7 @@ imap_capability_append(const struct imap_session *s, struct buf *b)
 		return;
 	}
 	ret = buf_puts(b, "IMAP4rev1 LITERAL+ SASL-IR ID");
-	if (ret == 0 && s->cfg.starttls_available && !s->is_secure)
+	if (ret == 0 && s->cfg.starttls_available && !s->tls_active)
 		ret = buf_puts(b, " STARTTLS");
 	if (ret == 0 && !s->is_secure && !s->cfg.plaintext_auth)
 		ret = buf_puts(b, " LOGINDISABLED");
@@ -277,6 +277,7 @@ void
 imap_session_tls_started(struct imap_session *s)
 {
 	s->is_secure = true;
+	s->tls_active = true;
 	imap_frame_reset(&s->frame);
 }
 

@@ -66,6 +66,7 @@ enum cfg_kind {
 	CFG_PLAINTEXT, /* plain connection, plaintext_auth yes */
 	CFG_STARTTLS,  /* plain connection, STARTTLS offered */
 	CFG_SMALL,     /* secure, with tiny limits */
+	CFG_LOCAL_TLS, /* loopback (secure) with STARTTLS offered */
 };
 
 static void
@@ -73,9 +74,11 @@ make_cfg(enum cfg_kind kind, struct imap_config *cfg)
 {
 	imap_config_default(cfg);
 	cfg->session_id = "t1";
-	cfg->is_secure = kind == CFG_SECURE || kind == CFG_SMALL;
+	cfg->is_secure = kind == CFG_SECURE || kind == CFG_SMALL ||
+			 kind == CFG_LOCAL_TLS;
 	cfg->plaintext_auth = kind == CFG_PLAINTEXT;
-	cfg->starttls_available = kind == CFG_STARTTLS;
+	cfg->starttls_available = kind == CFG_STARTTLS ||
+				  kind == CFG_LOCAL_TLS;
 	if (kind == CFG_SMALL) {
 		cfg->limits.max_line_length = 64;
 		cfg->limits.max_small_literal = 16;
@@ -264,7 +267,13 @@ static const struct session_case cases[] = {
 	 0, "* BYE Logging out.\r\na OK Logout completed.\r\n",
 	 IMAP_STATUS_CLOSE},
 	{"starttls_unavailable_is_bad", CFG_SECURE, "a STARTTLS\r\n", 0,
-	 "a BAD TLS is already active.\r\n", IMAP_STATUS_CONTINUE},
+	 "a BAD STARTTLS is not available.\r\n", IMAP_STATUS_CONTINUE},
+	{"starttls_offered_on_loopback", CFG_LOCAL_TLS,
+	 "a CAPABILITY\r\nb STARTTLS\r\n", 0,
+	 "* CAPABILITY " CAPS_PRE " STARTTLS AUTH=PLAIN AUTH=LOGIN\r\n"
+	 "a OK Capability completed.\r\n"
+	 "b OK Begin TLS negotiation now.\r\n",
+	 IMAP_STATUS_STARTTLS},
 	{"starttls_not_configured_is_bad", CFG_INSECURE, "a STARTTLS\r\n", 0,
 	 "a BAD STARTTLS is not available.\r\n", IMAP_STATUS_CONTINUE},
 	{"id_nil", CFG_INSECURE, "a ID NIL\r\n", 0,
