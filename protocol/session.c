@@ -45,7 +45,8 @@ imap_capability_append(const struct imap_session *s, struct buf *b)
 	int ret;
 
 	if (s->state != IMAP_STATE_NOT_AUTH) {
-		(void)buf_puts(b, "IMAP4rev1 LITERAL+ ID"); /* no max on b */
+		/* no max on b */
+		(void)buf_puts(b, "IMAP4rev1 LITERAL+ ID UNSELECT");
 		return;
 	}
 	ret = buf_puts(b, "IMAP4rev1 LITERAL+ SASL-IR ID");
@@ -105,6 +106,8 @@ imap_session_free(struct imap_session **sp)
 	if (s == NULL)
 		return;
 	imap_sasl_clear(s);
+	imap_view_close(s);
+	md_store_free(&s->store);
 	imap_frame_deinit(&s->frame);
 	arena_free(&s->arena);
 	buf_free(&s->out);
@@ -140,6 +143,11 @@ imap_session_login(struct imap_session *s, const char *tag, const char *authzid,
 	(void)imap_resp_flush(s); /* a failure shows after the command */
 	r = s->hooks->authenticate(s->ctx, authzid, user, pass, &maildir,
 				   &canon);
+	if (r == IMAP_AUTH_OK && maildir != NULL &&
+	    md_store_open(maildir, true, &s->store) < 0) {
+		/* Logged by maildir/; the user may try again later. */
+		r = IMAP_AUTH_TEMPFAIL;
+	}
 	if (r == IMAP_AUTH_OK && maildir != NULL) {
 		s->maildir = maildir;
 		s->user = canon != NULL ? canon : xstrdup(user);
