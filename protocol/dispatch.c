@@ -18,19 +18,28 @@
  * UID: has a "UID x" form; IMAP_CMD_BIG_LITERAL: APPEND), least and most
  * arguments (after "UID x" for the UID form). */
 static const struct imap_command_def commands[] = {
+	{"APPEND", cmd_append, AUTHED, IMAP_CMD_BIG_LITERAL, 2, 4},
 	{"AUTHENTICATE", cmd_authenticate, IMAP_STATE_NOT_AUTH, 0, 1, 2},
 	{"CAPABILITY", cmd_capability, IMAP_STATES_ANY, 0, 0, 0},
 	{"CHECK", cmd_check, SEL, 0, 0, 0},
 	{"CLOSE", cmd_close, SEL, 0, 0, 0},
+	{"CREATE", cmd_create, AUTHED, 0, 1, 1},
+	{"DELETE", cmd_delete, AUTHED, 0, 1, 1},
 	{"EXAMINE", cmd_select, AUTHED, 0, 1, 1},
 	{"EXPUNGE", cmd_expunge, SEL, UID, 0, 1},
 	{"ID", cmd_id, IMAP_STATES_ANY, 0, 1, 1},
+	{"LIST", cmd_list, AUTHED, 0, 2, 2},
 	{"LOGIN", cmd_login, IMAP_STATE_NOT_AUTH, 0, 2, 2},
 	{"LOGOUT", cmd_logout, IMAP_STATES_ANY, 0, 0, 0},
+	{"LSUB", cmd_list, AUTHED, 0, 2, 2},
 	{"NOOP", cmd_noop, IMAP_STATES_ANY, 0, 0, 0},
+	{"RENAME", cmd_rename, AUTHED, 0, 2, 2},
 	{"SELECT", cmd_select, AUTHED, 0, 1, 1},
 	{"STARTTLS", cmd_starttls, IMAP_STATE_NOT_AUTH, 0, 0, 0},
+	{"STATUS", cmd_status, AUTHED, 0, 2, 2},
+	{"SUBSCRIBE", cmd_subscribe, AUTHED, 0, 1, 1},
 	{"UNSELECT", cmd_unselect, SEL, 0, 0, 0},
+	{"UNSUBSCRIBE", cmd_subscribe, AUTHED, 0, 1, 1},
 };
 
 const struct imap_command_def *

@@ -30,6 +30,8 @@ enum imap_frame_event {
 	IMAP_FRAME_LITERAL_REFUSED, /* a {n} literal is too big: tagged NO */
 	IMAP_FRAME_LINE_TOO_LONG,   /* the command was dropped: tagged BAD */
 	IMAP_FRAME_FATAL_LITERAL,   /* a {n+} literal is too big: BAD + BYE */
+	IMAP_FRAME_DROPPED, /* the literal_start hook refused a literal and
+			       answered; the command is over */
 };
 
 /* Asked once per command, at its first literal: the most literal bytes
@@ -38,9 +40,29 @@ enum imap_frame_event {
 typedef uint64_t imap_frame_literal_limit_fn(void *ctx, const char *name,
 					     size_t name_len);
 
+/* What to do with a literal the size limit accepted. */
+enum imap_frame_lit_action {
+	IMAP_FRAME_LIT_KEEP,   /* keep it in the command buffer */
+	IMAP_FRAME_LIT_STREAM, /* hand its bytes to literal_data as they come */
+	IMAP_FRAME_LIT_REFUSE, /* the hook answered the command: drop it */
+};
+
+/* Asked at each literal once the limit accepted it (when set with
+ * imap_frame_set_stream()). cmd holds the command so far, the literal's
+ * "{" at offset marker (the bytes before it are the command up to the
+ * literal); size is its length, nonsync true for {n+}. */
+typedef enum imap_frame_lit_action
+imap_frame_literal_start_fn(void *ctx, const char *cmd, size_t marker,
+			    uint64_t size, bool nonsync);
+/* The bytes of a streamed literal, straight from the input (not copied),
+ * in order, in chunks of any size. */
+typedef void imap_frame_literal_data_fn(void *ctx, const char *data,
+					size_t len);
+
 enum imap_frame_state {
 	IMAP_FRAME_ST_LINE,
 	IMAP_FRAME_ST_LITERAL,
+	IMAP_FRAME_ST_STREAM,
 	IMAP_FRAME_ST_DISCARD,
 	IMAP_FRAME_ST_DISCARD_LITERAL,
 	IMAP_FRAME_ST_RAW_LINE,
@@ -52,6 +74,8 @@ enum imap_frame_state {
 struct imap_frame {
 	const struct imap_limits *limits;
 	imap_frame_literal_limit_fn *literal_limit;
+	imap_frame_literal_start_fn *literal_start; /* NULL: keep all */
+	imap_frame_literal_data_fn *literal_data;
 	void *ctx;
 	enum imap_frame_state state;
 	/* The command so far, every line end written as CRLF, literal data
@@ -71,12 +95,22 @@ struct imap_frame {
 	size_t tail_len;
 	/* For IMAP_FRAME_LITERAL_REFUSED and FATAL_LITERAL: the size sent. */
 	uint64_t refused_size;
+	/* Dropping a command the literal_start hook refused: its end gives
+	 * IMAP_FRAME_DROPPED, not LINE_TOO_LONG. */
+	bool drop_silent;
 };
 
 void imap_frame_init(struct imap_frame *f, const struct imap_limits *limits,
 		     imap_frame_literal_limit_fn *literal_limit, void *ctx);
 /* Wipe and free the buffer. */
 void imap_frame_deinit(struct imap_frame *f);
+/* Let start decide, literal by literal, which literals are streamed to
+ * data instead of being kept (APPEND's message). A streamed literal
+ * stays in the command as an empty "{0}" literal, so the parser later
+ * sees a complete command without its bytes. */
+void imap_frame_set_stream(struct imap_frame *f,
+			   imap_frame_literal_start_fn *start,
+			   imap_frame_literal_data_fn *data);
 /* Consume bytes from data until an event happens or the input ends.
  * Returns the number of bytes consumed (so the caller feeds the rest after
  * handling the event) and sets *ev_r. After COMMAND or RAW_LINE the bytes
@@ -317,6 +351,13 @@ struct imap_session {
 	char *maildir;
 	struct md_store *store; /* opened at login */
 	struct imap_view view;  /* the selected mailbox, if any */
+	/* APPEND's message being streamed (cmd-append.c): the store's
+	 * append handle, or the error that ended it while the literal was
+	 * still coming. Reset after every command. */
+	struct md_append *append;
+	bool append_failed;
+	enum md_err append_err;
+	char append_err_text[128];
 	/* A * BYE was sent by a handler or by sync (the mailbox was deleted
 	 * or its UIDVALIDITY changed): the dispatcher ends the session. */
 	bool must_close;
@@ -396,6 +437,20 @@ imap_cmd_handler cmd_close;
 imap_cmd_handler cmd_unselect;
 imap_cmd_handler cmd_expunge; /* EXPUNGE and UID EXPUNGE */
 imap_cmd_handler cmd_check;
+imap_cmd_handler cmd_append;
+imap_cmd_handler cmd_create;
+imap_cmd_handler cmd_delete;
+imap_cmd_handler cmd_rename;
+imap_cmd_handler cmd_subscribe; /* SUBSCRIBE and UNSUBSCRIBE */
+imap_cmd_handler cmd_list;      /* LIST and LSUB */
+imap_cmd_handler cmd_status;
+
+/* cmd-append.c: the framer's hooks for APPEND's message literal, and the
+ * reset (abort of an unfinished append) run after every command and at
+ * session end. */
+imap_frame_literal_start_fn imap_append_literal_start;
+imap_frame_literal_data_fn imap_append_literal_data;
+void imap_append_reset(struct imap_session *s);
 
 /* ------------------------------------------------------------------ */
 /* resp.c: everything written to the client goes through here. */
@@ -435,6 +490,9 @@ int imap_resp_astring(struct buf *b, const char *str, size_t len);
 int imap_resp_string(struct buf *b, const char *str, size_t len);
 /* NIL for NULL, else as imap_resp_string. */
 int imap_resp_nstring(struct buf *b, const char *str, size_t len);
+/* A mailbox name from the store (UTF-8), written in modified UTF-7 as an
+ * astring. Returns 0, or -1 (not UTF-8, or over b's maximum). */
+int imap_resp_mailbox(struct buf *b, const char *name);
 
 /* ------------------------------------------------------------------ */
 /* selected.c: the selected mailbox and the client's view of it. */
@@ -524,6 +582,9 @@ void imap_cmd_tagged(struct imap_cmd *cmd, enum imap_resp_kind kind,
  * is the target of APPEND, COPY or MOVE), the store's text, or for
  * INTERNAL a generic text with the session id. */
 void imap_cmd_store_error(struct imap_cmd *cmd, bool is_target);
+/* The same for an error kind and text kept from earlier. */
+void imap_cmd_error(struct imap_cmd *cmd, enum md_err kind, const char *text,
+		    bool is_target);
 
 /* ------------------------------------------------------------------ */
 /* base64.c: base64 for SASL (RFC 4648 section 4, strict padding). */

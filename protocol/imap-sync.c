@@ -236,13 +236,12 @@ imap_cmd_tagged(struct imap_cmd *cmd, enum imap_resp_kind kind,
 }
 
 void
-imap_cmd_store_error(struct imap_cmd *cmd, bool is_target)
+imap_cmd_error(struct imap_cmd *cmd, enum md_err kind, const char *text,
+	       bool is_target)
 {
-	const char *text = NULL, *code;
-	enum md_err kind = md_last_error(cmd->s->store, &text);
-	char *msg;
+	const char *code = imap_resp_code_for(kind);
+	char *msg, *p;
 
-	code = imap_resp_code_for(kind);
 	if (kind == MD_ERR_NOTFOUND && is_target)
 		code = "TRYCREATE";
 	if (kind == MD_ERR_INTERNAL || kind == MD_ERR_NONE || text == NULL ||
@@ -252,15 +251,22 @@ imap_cmd_store_error(struct imap_cmd *cmd, bool is_target)
 				   "log for more information. [%s]",
 				   cmd->s->session_id);
 	} else {
-		/* The store's texts are short and static, but a response
-		 * line must never carry a control character. */
-		char *p;
-
 		msg = arena_printf(cmd->s->arena, "%s.", text);
-		for (p = msg; *p != '\0'; p++) {
-			if ((unsigned char)*p < 0x20 || *p == 0x7f)
-				*p = '?';
-		}
+	}
+	/* The store's texts are short and static, but a response line
+	 * must never carry a control character. */
+	for (p = msg; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	}
 	imap_cmd_tagged(cmd, IMAP_RESP_NO, code, msg);
+}
+
+void
+imap_cmd_store_error(struct imap_cmd *cmd, bool is_target)
+{
+	const char *text = NULL;
+	enum md_err kind = md_last_error(cmd->s->store, &text);
+
+	imap_cmd_error(cmd, kind, text, is_target);
 }

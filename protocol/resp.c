@@ -203,3 +203,20 @@ imap_resp_astring(struct buf *b, const char *str, size_t len)
 	}
 	return buf_append(b, str, len);
 }
+
+/* mailbox         = "INBOX" / astring                       (RFC 3501 9)
+ * A UTF-8 name from the store, encoded in modified UTF-7 (5.1.3). */
+int
+imap_resp_mailbox(struct buf *b, const char *name)
+{
+	struct buf enc;
+	int ret;
+
+	buf_init(&enc, 0);
+	ret = imap_utf8_to_utf7(name, strlen(name), &enc);
+	if (ret == 0)
+		ret = imap_resp_astring(b, enc.data != NULL ? enc.data : "",
+					enc.len);
+	buf_free(&enc);
+	return ret;
+}
