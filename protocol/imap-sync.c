@@ -96,19 +96,22 @@ sync_pass(struct imap_session *s, bool allow_expunge, const uint32_t *only,
 {
 	struct imap_view *v = &s->view;
 	const struct md_msg *msgs;
-	uint32_t i, w = 0, count;
+	uint32_t i, w = 0, count, bi = 0;
 
 	msgs = md_box_messages(v->box, &count);
 	for (i = 0; i < v->count; i++) {
 		struct imap_view_msg *vm = &v->msgs[i];
-		long bi = md_box_find(v->box, vm->uid);
-		bool drop;
+		bool present, drop;
 
-		if (only != NULL) {
-			drop = bi < 0 && bsearch_u32(only, only_count, vm->uid);
-		} else {
-			drop = bi < 0 && allow_expunge;
-		}
+		/* Both lists ascend by UID: one merge walk. */
+		while (bi < count && msgs[bi].uid < vm->uid)
+			bi++;
+		present = bi < count && msgs[bi].uid == vm->uid;
+		if (only != NULL)
+			drop = !present &&
+			       bsearch_u32(only, only_count, vm->uid);
+		else
+			drop = !present && allow_expunge;
 		if (drop) {
 			/* Entries 0..w-1 are still there: this one is w+1
 			 * now, as the client counts after the earlier
@@ -117,9 +120,9 @@ sync_pass(struct imap_session *s, bool allow_expunge, const uint32_t *only,
 			continue;
 		}
 		v->msgs[w] = *vm;
-		if (only == NULL && bi >= 0 &&
-		    ((msgs[bi].flags ^ vm->flags) & MD_FLAGS_IMAP) |
-			    (msgs[bi].keywords ^ vm->keywords))
+		if (only == NULL && present &&
+		    (((msgs[bi].flags ^ vm->flags) & MD_FLAGS_IMAP) != 0 ||
+		     msgs[bi].keywords != vm->keywords))
 			imap_view_report_flags(s, w, true, false);
 		w++;
 	}
@@ -127,7 +130,7 @@ sync_pass(struct imap_session *s, bool allow_expunge, const uint32_t *only,
 }
 
 /* Append the box's messages above the view's last UID (new messages are
- * always at the end) and report EXISTS; then RECENT when it changed. */
+ * always at the end) and report EXISTS with RECENT. */
 static void
 sync_new(struct imap_session *s)
 {
