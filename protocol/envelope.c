@@ -157,6 +157,35 @@ read_until(struct addr_parser *p, const char *stop)
 	return v;
 }
 
+/* domain = dot-atom / domain-literal, CFWS allowed around the dots
+ * (RFC 5322 sections 3.4.1, 4.4); stops at anything else. */
+static char *
+read_domain(struct addr_parser *p)
+{
+	struct buf b;
+	char *v;
+
+	buf_init(&b, 0);
+	for (skip_cfws(p); *p->s == '[' || is_atom_char(*p->s); skip_cfws(p)) {
+		const char *t = p->s;
+
+		if (*t == '[') {
+			const char *e = strchr(t, ']');
+
+			p->s = e != NULL ? e + 1 : t + strlen(t);
+		} else
+			while (is_atom_char(*p->s))
+				p->s++;
+		(void)buf_append(&b, t, (size_t)(p->s - t));
+		skip_cfws(p);
+		if (b.data[b.len - 1] != '.' && *p->s != '.')
+			break;
+	}
+	v = arena_strndup(p->a, buf_cstr(&b), b.len);
+	buf_free(&b);
+	return v;
+}
+
 static void
 add(struct addr_parser *p, const char *name, const char *adl,
     const char *mailbox, const char *host)
@@ -192,7 +221,7 @@ angle_addr(struct addr_parser *p, const char *name)
 	}
 	if (*p->s == '>')
 		p->s++;
-	if (*local == '\0' && host == NULL && name == NULL)
+	if (*local == '\0' && host == NULL && (name == NULL || *name == '\0'))
 		return; /* "<>", the null return path: no address */
 	add(p, name, adl, local, host != NULL ? host : "");
 }
@@ -240,7 +269,7 @@ read_mailbox(struct addr_parser *p, bool in_group)
 		host = "";
 		if (*p->s == '@') {
 			p->s++;
-			host = read_until(p, in_group ? ",;" : ",");
+			host = read_domain(p);
 		}
 		skip_cfws(p);
 		add(p, p->comment, NULL,
