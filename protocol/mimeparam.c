@@ -9,6 +9,8 @@
 
 /* Segments of one RFC 2231 parameter beyond this index are dropped. */
 #define MAX_SEGMENTS 64
+/* Parameters after this many are ignored, which keeps merging cheap. */
+#define MAX_PARAMS 256
 
 struct raw_param {
 	const char *base;
@@ -199,7 +201,7 @@ read_raw(struct arena *a, const char *s, struct raw_param **raw_r)
 	size_t n = 0, cap = 8;
 	struct raw_param *raw = arena_calloc(a, cap, sizeof(*raw));
 
-	while ((s = strchr(s, ';')) != NULL) {
+	while (n < MAX_PARAMS && (s = strchr(s, ';')) != NULL) {
 		const char *attr = skip_ws(s + 1), *e = attr;
 
 		while (*e != '\0' && !is_tspecial_or_ctl((unsigned char)*e))

@@ -7,6 +7,9 @@
 
 #include <string.h>
 
+/* Longest encoded word accepted, well above RFC 2047's 75 characters. */
+#define MAX_WORD 1024
+
 /* Windows-1252 0x80..0x9F; 0 marks an unassigned byte, kept as U+0080+. */
 static const uint16_t cp1252_high[32] = {
 	0x20AC, 0,	0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
@@ -135,7 +138,7 @@ decode_q(struct buf *out, const char *s, size_t len)
 static size_t
 encoded_word(struct buf *out, const char *s, size_t len)
 {
-	const char *cs, *q, *text, *e;
+	const char *cs, *q, *text, *e, *end;
 	char csname[64], enc;
 	struct buf raw;
 	size_t cslen;
@@ -143,7 +146,7 @@ encoded_word(struct buf *out, const char *s, size_t len)
 	if (len < 8 || s[0] != '=' || s[1] != '?')
 		return 0;
 	cs = s + 2;
-	q = memchr(cs, '?', len - 2);
+	q = memchr(cs, '?', len - 2 < sizeof(csname) ? len - 2 : sizeof(csname));
 	if (q == NULL || q == cs || (size_t)(q - cs) >= sizeof(csname) ||
 	    (size_t)(q - s) + 4 > len || q[2] != '?')
 		return 0;
@@ -152,10 +155,13 @@ encoded_word(struct buf *out, const char *s, size_t len)
 	if (enc != 'B' && enc != 'b' && enc != 'Q' && enc != 'q')
 		return 0;
 	text = q + 3;
-	for (e = text; e + 1 < s + len && !(e[0] == '?' && e[1] == '='); e++)
+	/* RFC 2047 allows 75 characters; the bound keeps a header full of
+	 * unterminated words linear. */
+	end = s + (len < MAX_WORD ? len : MAX_WORD);
+	for (e = text; e + 1 < end && !(e[0] == '?' && e[1] == '='); e++)
 		if (*e == ' ' || *e == '\t' || *e == '\r' || *e == '\n')
 			return 0;
-	if (e + 1 >= s + len)
+	if (e + 1 >= end)
 		return 0;
 	memcpy(csname, cs, cslen);
 	csname[cslen] = '\0';
