@@ -137,8 +137,8 @@ write_fields(struct buf *out, struct arena *a, const struct mime_part *p,
 	if (write_params(out, a, p->params, add_charset) < 0 || sp(out) < 0 ||
 	    mime_write_nstring(out, p->id) < 0 || sp(out) < 0 ||
 	    mime_write_nstring(out, p->description) < 0 || sp(out) < 0 ||
-	    mime_write_nstring(out, p->encoding != NULL ? p->encoding
-							: "7bit") < 0)
+	    mime_write_nstring(out,
+			       p->encoding != NULL ? p->encoding : "7bit") < 0)
 		return -1;
 	return buf_printf(out, " %llu", (unsigned long long)p->body_size);
 }
@@ -161,8 +161,7 @@ write_single(struct buf *out, struct arena *a, const struct mime_message *msg,
 	    write_fields(out, a, p, is_text) < 0)
 		return -1;
 	if (p->is_rfc822 &&
-	    (sp(out) < 0 ||
-	     mime_write_envelope(out, a, msg, p->children) < 0 ||
+	    (sp(out) < 0 || mime_write_envelope(out, a, msg, p->children) < 0 ||
 	     sp(out) < 0 ||
 	     mime_write_bodystructure(out, a, msg, p->children, extended) < 0))
 		return -1;

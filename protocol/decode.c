@@ -123,8 +123,7 @@ fold(unsigned char *s, size_t len)
 }
 
 bool
-mime_text_contains(const unsigned char *hay, size_t hay_len,
-		   const char *needle)
+mime_text_contains(const unsigned char *hay, size_t hay_len, const char *needle)
 {
 	size_t nlen = strlen(needle);
 	unsigned char *h, *n;
@@ -135,9 +134,9 @@ mime_text_contains(const unsigned char *hay, size_t hay_len,
 	if (nlen > hay_len)
 		return false;
 	h = xmalloc(hay_len);
-	n = xmalloc(nlen);
+	n = xmalloc(nlen + 1);
 	memcpy(h, hay, hay_len);
-	memcpy(n, needle, nlen);
+	memcpy(n, needle, nlen + 1);
 	fold(h, hay_len);
 	fold(n, nlen);
 	found = memmem(h, hay_len, n, nlen) != NULL;
@@ -168,7 +167,8 @@ leaf_text(struct buf *out, const struct mime_message *m,
 		(void)mime_decode_qp(&raw, body, len); /* no maximum */
 	else
 		(void)buf_append(&raw, body, len); /* no maximum */
-	(void)mime_charset_to_utf8(out, cs, (const unsigned char *)buf_cstr(&raw),
+	(void)mime_charset_to_utf8(out, cs,
+				   (const unsigned char *)buf_cstr(&raw),
 				   raw.len); /* unknown charset: raw bytes */
 	(void)buf_putc(out, '\n');
 	buf_free(&raw);
@@ -188,9 +188,9 @@ header_text(struct buf *out, struct arena *a, const struct mime_message *m,
 	while (mime_header_next(&it, &f)) {
 		char *v;
 
-		if (name != NULL && (strlen(name) != f.name_len ||
-				     strncasecmp((const char *)f.name, name,
-						 f.name_len) != 0))
+		if (name != NULL &&
+		    (strlen(name) != f.name_len ||
+		     strncasecmp((const char *)f.name, name, f.name_len) != 0))
 			continue;
 		any = true;
 		v = mime_field_value(a, m->data, &f);
@@ -238,9 +238,9 @@ mime_search_text(const unsigned char *msg, size_t len, const char *needle,
 	buf_init(&text, 0);
 	if (where == MIME_SEARCH_HEADER) {
 		any = header_text(&text, a, m, m->root, header_name);
-		found = any && mime_text_contains((const unsigned char *)
-							  buf_cstr(&text),
-						  text.len, needle);
+		found = any && mime_text_contains(
+				       (const unsigned char *)buf_cstr(&text),
+				       text.len, needle);
 	} else {
 		if (where == MIME_SEARCH_TEXT)
 			(void)header_text(&text, a, m, m->root, NULL);

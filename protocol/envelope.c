@@ -228,8 +228,7 @@ angle_addr(struct addr_parser *p, const char *name)
 
 /* mailbox = name-addr / addr-spec, or group when the phrase ends in ":".
  * Reads one of them; stops before "," or ";". */
-static void
-read_mailbox(struct addr_parser *p, bool in_group);
+static void read_mailbox(struct addr_parser *p, bool in_group);
 
 static void
 read_group(struct addr_parser *p, const char *name)
@@ -336,8 +335,8 @@ enum env_field {
 };
 
 static const char *const env_names[ENV_COUNT] = {
-	"date", "subject",  "from", "sender",	   "reply-to",
-	"to",	"cc",	    "bcc",  "in-reply-to", "message-id",
+	"date", "subject", "from", "sender",      "reply-to",
+	"to",   "cc",      "bcc",  "in-reply-to", "message-id",
 };
 
 static bool

@@ -35,9 +35,10 @@ struct mime_param {
 
 struct mime_part {
 	struct mime_part *parent;
-	struct mime_part *children; /* first child: multipart parts, or the
-				       encapsulated message of a message/rfc822 */
-	struct mime_part *next;	    /* next sibling */
+	struct mime_part
+		*children;      /* first child: multipart parts, or the
+				   encapsulated message of a message/rfc822 */
+	struct mime_part *next; /* next sibling */
 	unsigned nchildren;
 	bool is_message_root; /* the top-level message or one encapsulated
 				 in a message/rfc822 part */
@@ -83,9 +84,9 @@ struct mime_header_iter {
 struct mime_field {
 	const unsigned char *name; /* not NUL-terminated */
 	size_t name_len;
-	size_t start;	  /* raw offset of the field's first byte */
+	size_t start;       /* raw offset of the field's first byte */
 	size_t value_start; /* raw offset just after the colon */
-	size_t end;	  /* raw offset after the field's last line end */
+	size_t end;         /* raw offset after the field's last line end */
 };
 void mime_header_iter_init(struct mime_header_iter *it,
 			   const unsigned char *data, size_t start, size_t end);
@@ -133,8 +134,8 @@ enum mime_section_text {
 	MIME_SECTION_HEADER, /* HEADER */
 	MIME_SECTION_FIELDS, /* HEADER.FIELDS (list) */
 	MIME_SECTION_FIELDS_NOT, /* HEADER.FIELDS.NOT (list) */
-	MIME_SECTION_TEXT,   /* TEXT */
-	MIME_SECTION_MIME,   /* MIME */
+	MIME_SECTION_TEXT,       /* TEXT */
+	MIME_SECTION_MIME,       /* MIME */
 };
 struct mime_section {
 	const uint32_t *parts; /* part numbers, nparts of them (may be 0) */
@@ -205,8 +206,7 @@ enum mime_search_where {
 /* SEARCH HEADER name / BODY / TEXT over a message. header_name is used
  * only for MIME_SEARCH_HEADER; an empty needle matches when the field
  * exists (RFC 3501 section 6.4.4). Uses a scratch arena internally. */
-bool mime_search_text(const unsigned char *msg, size_t len,
-		      const char *needle, enum mime_search_where where,
-		      const char *header_name);
+bool mime_search_text(const unsigned char *msg, size_t len, const char *needle,
+		      enum mime_search_where where, const char *header_name);
 
 #endif

@@ -171,7 +171,8 @@ take_token(struct arena *a, const char **sp)
 		s++;
 	t = s;
 	while (*s != '\0' && (unsigned char)*s > ' ' &&
-	       (unsigned char)*s < 0x7f && strchr("()<>@,;:\\\"/[]?=", *s) == NULL)
+	       (unsigned char)*s < 0x7f &&
+	       strchr("()<>@,;:\\\"/[]?=", *s) == NULL)
 		s++;
 	if (s == t)
 		return NULL;
@@ -240,8 +241,8 @@ parse_mime_fields(struct parse_ctx *c, struct mime_part *p)
 	while (mime_header_next(&it, &f)) {
 		const char *tok;
 
-		if (f.name_len < 8 || strncasecmp((const char *)f.name,
-						  "content-", 8) != 0)
+		if (f.name_len < 8 ||
+		    strncasecmp((const char *)f.name, "content-", 8) != 0)
 			continue;
 		/* The first occurrence of each field wins. */
 		if (name_is(&f, "content-type") && p->params == NULL &&
@@ -357,13 +358,14 @@ split_multipart(struct parse_ctx *c, struct mime_part *p, const char *b,
 
 	while (pos < end) {
 		size_t le = line_end(d, pos, end);
-		int kind = d[pos] == '-' ? delimiter_kind(d, pos, le, b, blen)
-					 : 0;
+		int kind =
+			d[pos] == '-' ? delimiter_kind(d, pos, le, b, blen) : 0;
 
 		if (kind != 0 && in_part)
 			add_child(c, p, &tail, part_start,
 				  part_end_before(d, part_start, pos), depth);
-		if (kind == 2 || (kind == 1 && c->msg->nparts >= MIME_MAX_PARTS))
+		if (kind == 2 ||
+		    (kind == 1 && c->msg->nparts >= MIME_MAX_PARTS))
 			break;
 		pos = le < end ? le + 1 : end;
 		if (kind == 1) {

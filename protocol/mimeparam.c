@@ -14,7 +14,7 @@
 
 struct raw_param {
 	const char *base;
-	int section;	  /* -1 for name*, -2 for a plain name */
+	int section;      /* -1 for name*, -2 for a plain name */
 	bool is_extended; /* the segment ends in '*' */
 	const char *value;
 };
@@ -189,9 +189,9 @@ merge_group(struct arena *a, struct seg_group *g)
 	}
 	p->value = arena_strndup(a, buf_cstr(&b), b.len);
 	buf_free(&b);
-	p->utf8 = p->is_extended ? decode_extended(a, p->value)
-				 : mime_decode_header(a, p->value,
-						      strlen(p->value));
+	p->utf8 = p->is_extended
+			  ? decode_extended(a, p->value)
+			  : mime_decode_header(a, p->value, strlen(p->value));
 }
 
 /* Read the raw attribute=value pairs after the first ';'. */
@@ -211,8 +211,8 @@ read_raw(struct arena *a, const char *s, struct raw_param **raw_r)
 			continue;
 		s = skip_ws(s + 1);
 		if (n == cap) {
-			struct raw_param *nr = arena_calloc(a, cap * 2,
-							    sizeof(*nr));
+			struct raw_param *nr =
+				arena_calloc(a, cap * 2, sizeof(*nr));
 
 			memcpy(nr, raw, n * sizeof(*nr));
 			raw = nr;

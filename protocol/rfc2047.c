@@ -12,10 +12,10 @@
 
 /* Windows-1252 0x80..0x9F; 0 marks an unassigned byte, kept as U+0080+. */
 static const uint16_t cp1252_high[32] = {
-	0x20AC, 0,	0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
-	0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0,	0x017D, 0,
-	0,	0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
-	0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0,	0x017E, 0x0178,
+	0x20AC, 0,      0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
+	0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0,      0x017D, 0,
+	0,      0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+	0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0,      0x017E, 0x0178,
 };
 
 static void
@@ -43,15 +43,24 @@ static unsigned
 latin9(unsigned char c)
 {
 	switch (c) {
-	case 0xA4: return 0x20AC;
-	case 0xA6: return 0x0160;
-	case 0xA8: return 0x0161;
-	case 0xB4: return 0x017D;
-	case 0xB8: return 0x017E;
-	case 0xBC: return 0x0152;
-	case 0xBD: return 0x0153;
-	case 0xBE: return 0x0178;
-	default: return c;
+	case 0xA4:
+		return 0x20AC;
+	case 0xA6:
+		return 0x0160;
+	case 0xA8:
+		return 0x0161;
+	case 0xB4:
+		return 0x017D;
+	case 0xB8:
+		return 0x017E;
+	case 0xBC:
+		return 0x0152;
+	case 0xBD:
+		return 0x0153;
+	case 0xBE:
+		return 0x0178;
+	default:
+		return c;
 	}
 }
 
@@ -146,7 +155,8 @@ encoded_word(struct buf *out, const char *s, size_t len)
 	if (len < 8 || s[0] != '=' || s[1] != '?')
 		return 0;
 	cs = s + 2;
-	q = memchr(cs, '?', len - 2 < sizeof(csname) ? len - 2 : sizeof(csname));
+	q = memchr(cs, '?',
+		   len - 2 < sizeof(csname) ? len - 2 : sizeof(csname));
 	if (q == NULL || q == cs || (size_t)(q - cs) >= sizeof(csname) ||
 	    (size_t)(q - s) + 4 > len || q[2] != '?')
 		return 0;
@@ -190,7 +200,8 @@ mime_decode_header(struct arena *a, const char *s, size_t len)
 	while (i < len) {
 		size_t before = out.len;
 
-		if (s[i] == '=' && (n = encoded_word(&out, s + i, len - i)) > 0) {
+		if (s[i] == '=' &&
+		    (n = encoded_word(&out, s + i, len - i)) > 0) {
 			/* Whitespace between two encoded words is dropped
 			 * (RFC 2047 section 6.2). */
 			if (after_word && only_ws && before > ws_mark) {

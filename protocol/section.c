@@ -32,11 +32,9 @@ find_part(const struct mime_message *msg, const uint32_t *parts, size_t n)
 	size_t i;
 
 	for (i = 0; i < n && p != NULL; i++) {
-		if (i == 0)
-			container = p;
-		else if (p->is_rfc822)
+		if (i > 0 && p->is_rfc822)
 			container = p->children;
-		else if (p->is_multipart)
+		else if (i == 0 || p->is_multipart)
 			container = p;
 		else
 			return NULL;

@@ -41,11 +41,11 @@ check_sections(struct arena *a, const struct mime_message *m)
 			buf_reset(&out);
 			if (mime_section_fetch(a, m, &spec, &out) != 0)
 				abort();
-			if (out.len != (spec.has_partial
-						? mime_view_slice_size(
-							  &v, spec.origin,
-							  spec.count)
-						: v.size))
+			if (out.len !=
+			    (spec.has_partial
+				     ? mime_view_slice_size(&v, spec.origin,
+							    spec.count)
+				     : v.size))
 				abort();
 		}
 	buf_free(&out);
@@ -64,8 +64,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    mime_write_bodystructure(&out, a, m, m->root, true) != 0)
 		abort();
 	check_sections(a, m);
-	(void)mime_search_text(data, size, "\xc3\xa9t\xc3\xa9", MIME_SEARCH_TEXT,
-			       NULL);
+	(void)mime_search_text(data, size, "\xc3\xa9t\xc3\xa9",
+			       MIME_SEARCH_TEXT, NULL);
 	(void)mime_search_text(data, size, "a", MIME_SEARCH_HEADER, "subject");
 	buf_free(&out);
 	arena_free(&a);

@@ -58,8 +58,7 @@ static const struct {
 	 "(NIL \"broken boundaries\" ((NIL NIL \"broken\" \"example.com\")"
 	 ") ((NIL NIL \"broken\" \"example.com\")) ((NIL NIL \"broken\" \""
 	 "example.com\")) NIL NIL NIL NIL NIL)"},
-	{"mime-no-header",
-	 "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)"},
+	{"mime-no-header", "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)"},
 	{"mime-header-only",
 	 "(NIL \"nothing else\" ((NIL NIL \"a\" \"example.com\")) ((NIL NI"
 	 "L \"a\" \"example.com\")) ((NIL NIL \"a\" \"example.com\")) NIL "
@@ -167,11 +166,13 @@ static const struct {
 	 "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)"},
 	{"quoted local part and domain literal are kept as written",
 	 "To: \"john doe\"@[127.0.0.1]\r\n\r\n",
-	 "(NIL NIL NIL NIL NIL ((NIL NIL \"\\\"john doe\\\"\" \"[127.0.0.1]\")) "
+	 "(NIL NIL NIL NIL NIL ((NIL NIL \"\\\"john doe\\\"\" "
+	 "\"[127.0.0.1]\")) "
 	 "NIL NIL NIL NIL)"},
 	{"garbage between addresses is skipped",
 	 "To: a@b.c >>junk<<, <d@e.f>\r\n\r\n",
-	 "(NIL NIL NIL NIL NIL ((NIL NIL \"a\" \"b.c\")(NIL NIL \"d\" \"e.f\")) "
+	 "(NIL NIL NIL NIL NIL ((NIL NIL \"a\" \"b.c\")(NIL NIL \"d\" "
+	 "\"e.f\")) "
 	 "NIL NIL NIL NIL)"},
 	{"message-id and in-reply-to are raw strings",
 	 "In-Reply-To: <a@b> <c@d>\r\nMessage-ID:\r\n <m@x>\r\n\r\n",
@@ -179,8 +180,7 @@ static const struct {
 	{"header field names are case-insensitive",
 	 "sUbJeCt: x\r\nDATE: d\r\n\r\n",
 	 "(\"d\" \"x\" NIL NIL NIL NIL NIL NIL NIL NIL)"},
-	{"unfolding drops a bare CR inside a field",
-	 "Subject: a\rb\r\n\r\n",
+	{"unfolding drops a bare CR inside a field", "Subject: a\rb\r\n\r\n",
 	 "(NIL \"ab\" NIL NIL NIL NIL NIL NIL NIL NIL)"},
 	{"a tab or an 8-bit byte makes a literal",
 	 "Subject: a\tb\r\nDate: \xe9\r\n\r\n",
@@ -196,8 +196,8 @@ header_cases_give_expected_envelope(void **state)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct arena *a = arena_new();
 		const char *h = cases[i].header;
-		const char *got = envelope(a, (const unsigned char *)h,
-					   strlen(h));
+		const char *got =
+			envelope(a, (const unsigned char *)h, strlen(h));
 
 		if (strcmp(got, cases[i].envelope) != 0)
 			fail_msg("%s:\n got %s\nwant %s", cases[i].name, got,
@@ -235,7 +235,8 @@ nstring_picks_quoted_or_literal(void **state)
 				 0);
 		if (out.len != strlen(nstrings[i].out) ||
 		    memcmp(out.data, nstrings[i].out, out.len) != 0)
-			fail_msg("%s: got %s", nstrings[i].name, buf_cstr(&out));
+			fail_msg("%s: got %s", nstrings[i].name,
+				 buf_cstr(&out));
 	}
 	buf_reset(&out);
 	assert_int_equal(mime_write_nstring(&out, NULL), 0);

@@ -27,17 +27,15 @@ load(const char *name, struct buf *b)
 }
 
 static char *
-structure(struct arena *a, const unsigned char *data, size_t len,
-	  bool extended)
+structure(struct arena *a, const unsigned char *data, size_t len, bool extended)
 {
 	struct mime_message *m = mime_parse(a, data, len);
 	struct buf out;
 	char *s;
 
 	buf_init(&out, 0);
-	assert_int_equal(mime_write_bodystructure(&out, a, m, m->root,
-						  extended),
-			 0);
+	assert_int_equal(
+		mime_write_bodystructure(&out, a, m, m->root, extended), 0);
 	s = arena_strdup(a, buf_cstr(&out));
 	buf_free(&out);
 	return s;
@@ -201,8 +199,8 @@ bare_lf_copy_gives_same_bodystructure(void **state)
 			if (!(msg.data[j] == '\r' && j + 1 < msg.len &&
 			      msg.data[j + 1] == '\n'))
 				assert_int_equal(buf_putc(&lf, msg.data[j]), 0);
-		crlf_bs = structure(a, (const unsigned char *)msg.data,
-				    msg.len, true);
+		crlf_bs = structure(a, (const unsigned char *)msg.data, msg.len,
+				    true);
 		lf_bs = structure(a, (const unsigned char *)buf_cstr(&lf),
 				  lf.len, true);
 		if (strcmp(crlf_bs, lf_bs) != 0)
@@ -244,7 +242,8 @@ static const struct {
 	 "Content-Type: text/plain (c) ;\r\n charset=\"ISO-8859-1\"; "
 	 "format=flowed\r\nContent-Transfer-Encoding: QUOTED-PRINTABLE\r\n"
 	 "\r\nx\r\n",
-	 "(\"text\" \"plain\" (\"charset\" \"ISO-8859-1\" \"format\" \"flowed\") "
+	 "(\"text\" \"plain\" (\"charset\" \"ISO-8859-1\" \"format\" "
+	 "\"flowed\") "
 	 "NIL NIL \"QUOTED-PRINTABLE\" 3 1 NIL NIL NIL NIL)"},
 	{"RFC 2231 plain continuations are merged",
 	 "Content-Type: application/x-stuff;\r\n title*0=\"This is \";\r\n"
@@ -267,7 +266,8 @@ static const struct {
 	 "NIL NIL)"},
 	{"8-bit description is sent as a literal",
 	 "Content-Description: caf\xc3\xa9\r\n\r\n",
-	 "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL {5}\r\ncaf\xc3\xa9 "
+	 "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL "
+	 "{5}\r\ncaf\xc3\xa9 "
 	 "\"7bit\" 0 0 NIL NIL NIL NIL)"},
 	{"single language tag is a string, location kept",
 	 "Content-Language: de\r\nContent-Location: a b\r\n\r\n",
@@ -284,8 +284,8 @@ malformed_and_edge_messages_give_well_formed_answers(void **state)
 	for (i = 0; i < sizeof(inline_cases) / sizeof(inline_cases[0]); i++) {
 		struct arena *a = arena_new();
 		const char *m = inline_cases[i].msg;
-		const char *got = structure(a, (const unsigned char *)m,
-					    strlen(m), true);
+		const char *got =
+			structure(a, (const unsigned char *)m, strlen(m), true);
 
 		if (strcmp(got, inline_cases[i].bodystructure) != 0)
 			fail_msg("%s:\n got %s\nwant %s", inline_cases[i].name,

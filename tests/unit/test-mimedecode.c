@@ -18,29 +18,31 @@ static const struct {
 	const char *name, *in, *out;
 } words[] = {
 	{"plain text is unchanged", "hello world", "hello world"},
-	{"Q word in UTF-8", "=?UTF-8?Q?Gr=C3=BC=C3=9Fe?=", "Gr\xc3\xbc\xc3\x9f" "e"},
+	{"Q word in UTF-8", "=?UTF-8?Q?Gr=C3=BC=C3=9Fe?=",
+	 "Gr\xc3\xbc\xc3\x9f"
+	 "e"},
 	{"B word in UTF-8", "=?utf-8?b?SsO8cmdlbg==?=", "J\xc3\xbcrgen"},
-	{"Latin-1 Q word becomes UTF-8", "=?ISO-8859-1?Q?Andr=E9?=",
-	 "Andr\xc3\xa9"},
+	{"Latin-1 Q word becomes UTF-8",
+	 "=?ISO-8859-1?Q?Andr=E9?=", "Andr\xc3\xa9"},
 	{"underscore in Q is a space", "=?us-ascii?q?a_b?=", "a b"},
 	{"space between adjacent words is dropped",
 	 "=?UTF-8?Q?a?= =?UTF-8?Q?b?=", "ab"},
 	{"folding between adjacent words is dropped",
 	 "=?UTF-8?Q?a?=\r\n =?UTF-8?Q?b?=", "ab"},
-	{"text between words keeps its spaces", "=?UTF-8?Q?a?= x =?UTF-8?Q?b?=",
-	 "a x b"},
-	{"unknown charset keeps the decoded bytes", "=?x-weird?Q?=41=42?=",
-	 "AB"},
-	{"language suffix of RFC 2231 is ignored", "=?UTF-8*de?Q?=C3=A4?=",
-	 "\xc3\xa4"},
-	{"Windows-1252 quotes", "=?windows-1252?Q?=93x=94?=",
-	 "\xe2\x80\x9cx\xe2\x80\x9d"},
+	{"text between words keeps its spaces",
+	 "=?UTF-8?Q?a?= x =?UTF-8?Q?b?=", "a x b"},
+	{"unknown charset keeps the decoded bytes",
+	 "=?x-weird?Q?=41=42?=", "AB"},
+	{"language suffix of RFC 2231 is ignored",
+	 "=?UTF-8*de?Q?=C3=A4?=", "\xc3\xa4"},
+	{"Windows-1252 quotes",
+	 "=?windows-1252?Q?=93x=94?=", "\xe2\x80\x9cx\xe2\x80\x9d"},
 	{"ISO-8859-15 euro sign", "=?iso-8859-15?q?=A4?=", "\xe2\x82\xac"},
 	{"unterminated word is left alone", "=?UTF-8?Q?abc", "=?UTF-8?Q?abc"},
-	{"word with a space inside is not a word", "=?UTF-8?Q?a b?=",
-	 "=?UTF-8?Q?a b?="},
-	{"bad encoding letter is not a word", "=?UTF-8?X?abc?=",
-	 "=?UTF-8?X?abc?="},
+	{"word with a space inside is not a word",
+	 "=?UTF-8?Q?a b?=", "=?UTF-8?Q?a b?="},
+	{"bad encoding letter is not a word",
+	 "=?UTF-8?X?abc?=", "=?UTF-8?X?abc?="},
 };
 
 static void
@@ -51,8 +53,8 @@ encoded_words_decode_to_utf8(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
-		const char *got = mime_decode_header(a, words[i].in,
-						     strlen(words[i].in));
+		const char *got =
+			mime_decode_header(a, words[i].in, strlen(words[i].in));
 
 		if (strcmp(got, words[i].out) != 0)
 			fail_msg("%s: got \"%s\"", words[i].name, got);
@@ -84,26 +86,25 @@ transfer_encodings_decode(void **state)
 	(void)state;
 	buf_init(&out, 0);
 	for (i = 0; i < sizeof(transfer) / sizeof(transfer[0]); i++) {
-		const unsigned char *in =
-			(const unsigned char *)transfer[i].in;
+		const unsigned char *in = (const unsigned char *)transfer[i].in;
 
 		buf_reset(&out);
-		assert_int_equal(transfer[i].qp
-					 ? mime_decode_qp(&out, in,
-							  strlen(transfer[i].in))
-					 : mime_decode_base64(
-						   &out, in,
-						   strlen(transfer[i].in)),
-				 0);
+		assert_int_equal(
+			transfer[i].qp
+				? mime_decode_qp(&out, in,
+						 strlen(transfer[i].in))
+				: mime_decode_base64(&out, in,
+						     strlen(transfer[i].in)),
+			0);
 		if (strcmp(buf_cstr(&out), transfer[i].out) != 0)
 			fail_msg("%s: got \"%s\"", transfer[i].name,
 				 buf_cstr(&out));
 	}
 	buf_free(&out);
 	buf_init(&out, 2);
-	assert_int_equal(mime_decode_base64(&out, (const unsigned char *)"SGVsbG8=",
-					    8),
-			 -1);
+	assert_int_equal(
+		mime_decode_base64(&out, (const unsigned char *)"SGVsbG8=", 8),
+		-1);
 	buf_free(&out);
 }
 
@@ -140,24 +141,28 @@ static const struct {
 	const char *header, *needle;
 	bool found;
 } searches[] = {
-	{"mime-encoded-words", MIME_SEARCH_HEADER, "Subject", "gr\xc3\xbc\xc3\x9f" "e aus m\xc3\xbcnchen", true},
-	{"mime-encoded-words", MIME_SEARCH_HEADER, "from", "J\xc3\x9cRGEN", true},
+	{"mime-encoded-words", MIME_SEARCH_HEADER, "Subject",
+	 "gr\xc3\xbc\xc3\x9f"
+	 "e aus m\xc3\xbcnchen",
+	 true},
+	{"mime-encoded-words", MIME_SEARCH_HEADER, "from", "J\xc3\x9cRGEN",
+	 true},
 	{"mime-encoded-words", MIME_SEARCH_HEADER, "to", "Fran\xc3\xa7ois",
 	 true},
-	{"mime-encoded-words", MIME_SEARCH_HEADER, "Subject", "juergen",
-	 false},
+	{"mime-encoded-words", MIME_SEARCH_HEADER, "Subject", "juergen", false},
 	{"mime-encoded-words", MIME_SEARCH_HEADER, "X-Missing", "", false},
 	{"mime-encoded-words", MIME_SEARCH_HEADER, "Date", "", true},
 	{"mime-encoded-words", MIME_SEARCH_BODY, NULL,
-	 "sch\xc3\xb6ne gr\xc3\xbc\xc3\x9f" "e", true},
+	 "sch\xc3\xb6ne gr\xc3\xbc\xc3\x9f"
+	 "e",
+	 true},
 	{"mime-encoded-words", MIME_SEARCH_BODY, NULL, "Subject", false},
 	{"mime-encoded-words", MIME_SEARCH_TEXT, NULL, "m\xc3\xbcnchen", true},
 	{"mime-alternative", MIME_SEARCH_BODY, NULL, "s'il vous pla\xc3\xaet",
 	 true},
 	{"mime-alternative", MIME_SEARCH_BODY, NULL, "<p>caf\xc3\xa9 au", true},
 	{"mime-alternative", MIME_SEARCH_BODY, NULL, "preamble", false},
-	{"mime-related", MIME_SEARCH_BODY, NULL, "thanks for your order",
-	 true},
+	{"mime-related", MIME_SEARCH_BODY, NULL, "thanks for your order", true},
 	{"mime-related", MIME_SEARCH_BODY, NULL, "JVBERi", false},
 	{"mime-nested-rfc822", MIME_SEARCH_BODY, NULL, "<b>hi</b>", true},
 	{"mime-nested-rfc822", MIME_SEARCH_BODY, NULL, "orig@example.org",
@@ -184,9 +189,9 @@ search_finds_decoded_text(void **state)
 		buf_init(&msg, 0);
 		if (io_read_file(path, &msg) < 0)
 			fail_msg("cannot read %s", path);
-		got = mime_search_text((const unsigned char *)msg.data,
-				       msg.len, searches[i].needle,
-				       searches[i].where, searches[i].header);
+		got = mime_search_text((const unsigned char *)msg.data, msg.len,
+				       searches[i].needle, searches[i].where,
+				       searches[i].header);
 		if (got != searches[i].found)
 			fail_msg("%s: search %d %s \"%s\" gave %d",
 				 searches[i].file, (int)searches[i].where,

@@ -112,12 +112,11 @@ static const struct {
 	{"mime-nested-rfc822", "1<10.5>", "", 0},
 	{"mime-nested-rfc822", "1<100.5>", "", 0},
 	{"mime-nested-rfc822", "2.1<1.0>", "", 0},
-	{"mime-plain", "1",
-	 "Hello Bob,\r\ncould we meet at three?\r\n", 0},
+	{"mime-plain", "1", "Hello Bob,\r\ncould we meet at three?\r\n", 0},
 	{"mime-plain", "TEXT", "Hello Bob,\r\ncould we meet at three?\r\n", 0},
 	{"mime-plain", "2", "", 1},
-	{"mime-related", "1.1.2",
-	 "<p>Thanks <img src=\"cid:logo@shop\"></p>", 0},
+	{"mime-related", "1.1.2", "<p>Thanks <img src=\"cid:logo@shop\"></p>",
+	 0},
 	{"mime-related", "1.2", "iVBORw0KGgo=", 0},
 	{"mime-related", "2.MIME<0.25>", "Content-Type: application", 0},
 	{"mime-bare-lf", "HEADER",
@@ -252,9 +251,9 @@ write_error_stops_and_is_returned(void **state)
 	(void)state;
 	v.size = mime_wire_size(lf, 0, 6);
 	assert_int_equal(v.size, 9);
-	assert_int_equal(mime_view_write(&v, 0, UINT64_MAX, fail_after_first,
-					 &calls),
-			 -7);
+	assert_int_equal(
+		mime_view_write(&v, 0, UINT64_MAX, fail_after_first, &calls),
+		-7);
 	assert_int_equal(calls, 2);
 }
 
@@ -265,9 +264,8 @@ header_fields_keep_continuation_lines(void **state)
 				  "\tcont\n\nbody";
 	static const char *const names[] = {"SUBJECT"};
 	struct arena *a = arena_new();
-	struct mime_section spec = {.text = MIME_SECTION_FIELDS,
-				    .fields = names,
-				    .nfields = 1};
+	struct mime_section spec = {
+		.text = MIME_SECTION_FIELDS, .fields = names, .nfields = 1};
 	struct mime_message *m;
 	struct buf out;
 
