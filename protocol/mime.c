@@ -445,7 +445,13 @@ parse_part(struct parse_ctx *c, struct mime_part *p, size_t start, size_t end,
 	}
 	boundary = param_get(p->params, "boundary");
 	if (boundary == NULL || *boundary == '\0' || strlen(boundary) > 200) {
-		make_opaque(p);
+		/* Without a usable boundary nothing can be split: the
+		 * multipart keeps its type and gets one empty part, as
+		 * Dovecot answers too. */
+		struct mime_part *tail = NULL;
+
+		add_child(c, p, &tail, p->body_end, p->body_end,
+			  MIME_MAX_DEPTH);
 		return;
 	}
 	split_multipart(c, p, boundary, depth);

@@ -96,16 +96,16 @@ static const struct {
 	 "L NIL NIL) 17 NIL (\"attachment\" NIL) NIL NIL) \"mixed\" (\"bou"
 	 "ndary\" \"m\") NIL NIL NIL)"},
 	{"mime-broken",
-	 "(((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit"
-	 "\" 12 0) \"alternative\")(\"application\" \"octet-stream\" NIL N"
-	 "IL NIL \"7bit\" 21)(\"text\" \"plain\" (\"charset\" \"us-ascii\""
-	 ") NIL NIL \"7bit\" 31 1) \"mixed\")",
-	 "(((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit"
-	 "\" 12 0 NIL NIL NIL NIL) \"alternative\" (\"boundary\" \"y\") NI"
-	 "L NIL NIL)(\"application\" \"octet-stream\" NIL NIL NIL \"7bit\""
-	 " 21 NIL NIL NIL NIL)(\"text\" \"plain\" (\"charset\" \"us-ascii"
-	 "\") NIL NIL \"7bit\" 31 1 NIL NIL NIL NIL) \"mixed\" (\"boundary"
-	 "\" \"x\") NIL NIL NIL)"},
+	 "(((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" "
+	 "12 0) \"alternative\")((\"text\" \"plain\" (\"charset\" "
+	 "\"us-ascii\") NIL NIL \"7bit\" 0 0) \"mixed\")(\"text\" \"plain\" "
+	 "(\"charset\" \"us-ascii\") NIL NIL \"7bit\" 31 1) \"mixed\")",
+	 "(((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" "
+	 "12 0 NIL NIL NIL NIL) \"alternative\" (\"boundary\" \"y\") NIL NIL "
+	 "NIL)((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL "
+	 "\"7bit\" 0 0 NIL NIL NIL NIL) \"mixed\" NIL NIL NIL NIL)(\"text\" "
+	 "\"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 31 1 NIL "
+	 "NIL NIL NIL) \"mixed\" (\"boundary\" \"x\") NIL NIL NIL)"},
 	{"mime-no-header",
 	 "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" "
 	 "37 2)",
@@ -260,10 +260,10 @@ static const struct {
 	 "(\"message\" \"rfc822\" NIL NIL NIL \"7bit\" 0 (NIL NIL NIL NIL NIL "
 	 "NIL NIL NIL NIL NIL) (\"text\" \"plain\" (\"charset\" \"us-ascii\") "
 	 "NIL NIL \"7bit\" 0 0 NIL NIL NIL NIL) 0 NIL NIL NIL NIL)"},
-	{"multipart without boundary becomes an opaque leaf",
+	{"multipart without boundary keeps its type and one empty part",
 	 "Content-Type: multipart/mixed\r\n\r\n--x\r\n\r\nhi\r\n",
-	 "(\"application\" \"octet-stream\" NIL NIL NIL \"7bit\" 11 NIL NIL "
-	 "NIL NIL)"},
+	 "((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 "
+	 "0 NIL NIL NIL NIL) \"mixed\" NIL NIL NIL NIL)"},
 	{"8-bit description is sent as a literal",
 	 "Content-Description: caf\xc3\xa9\r\n\r\n",
 	 "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL "
