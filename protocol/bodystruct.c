@@ -65,26 +65,18 @@ write_disposition(struct buf *out, struct arena *a, const struct mime_part *p)
 	return buf_putc(out, ')');
 }
 
-/* body-fld-lang = nstring / "(" string *(SP string) ")" */
+/* body-fld-lang = nstring / "(" string *(SP string) ")"
+ * Always the list form when present, as Dovecot writes it too. */
 static int
 write_language(struct buf *out, const char *lang)
 {
 	const char *seps = ", \t", *s;
 	size_t n = 0, len;
 
-	if (lang == NULL)
+	if (lang == NULL || lang[strspn(lang, seps)] == '\0')
 		return buf_puts(out, "NIL");
-	for (s = lang + strspn(lang, seps); *s != '\0'; s += strspn(s, seps)) {
-		s += strcspn(s, seps);
-		n++;
-	}
-	if (n <= 1) {
-		s = lang + strspn(lang, seps);
-		return mime_write_nstring_n(out, s, strcspn(s, seps));
-	}
 	if (buf_putc(out, '(') < 0)
 		return -1;
-	n = 0;
 	for (s = lang + strspn(lang, seps); *s != '\0'; s += strspn(s, seps)) {
 		len = strcspn(s, seps);
 		if ((n++ > 0 && sp(out) < 0) ||

@@ -237,6 +237,8 @@ parse_mime_fields(struct parse_ctx *c, struct mime_part *p)
 	struct mime_field f;
 	const unsigned char *d = c->msg->data;
 
+	bool seen_type = false;
+
 	mime_header_iter_init(&it, d, p->hdr_start, p->hdr_end);
 	while (mime_header_next(&it, &f)) {
 		const char *tok;
@@ -244,12 +246,13 @@ parse_mime_fields(struct parse_ctx *c, struct mime_part *p)
 		if (f.name_len < 8 ||
 		    strncasecmp((const char *)f.name, "content-", 8) != 0)
 			continue;
-		/* The first occurrence of each field wins. */
-		if (name_is(&f, "content-type") && p->params == NULL &&
-		    p->type == NULL)
+		/* The first occurrence of each field wins, even an invalid
+		 * one (which leaves the defaults, RFC 2045 section 5.2). */
+		if (name_is(&f, "content-type") && !seen_type) {
+			seen_type = true;
 			parse_content_type(c, p, mime_field_value(c->a, d, &f));
-		else if (name_is(&f, "content-transfer-encoding") &&
-			 p->encoding == NULL) {
+		} else if (name_is(&f, "content-transfer-encoding") &&
+			   p->encoding == NULL) {
 			tok = mime_field_value(c->a, d, &f);
 			p->encoding = take_token(c->a, &tok);
 		} else if (name_is(&f, "content-id") && p->id == NULL)
@@ -317,7 +320,10 @@ add_child(struct parse_ctx *c, struct mime_part *p, struct mime_part **tail,
 	  size_t start, size_t end, unsigned depth)
 {
 	struct mime_part *ch = new_part(c, p);
-	bool digest = strcasecmp(p->subtype, "digest") == 0;
+	/* The empty part made up for a multipart without parts (depth
+	 * MIME_MAX_DEPTH) is text/plain even in a digest. */
+	bool digest =
+		strcasecmp(p->subtype, "digest") == 0 && depth < MIME_MAX_DEPTH;
 
 	if (*tail == NULL)
 		p->children = ch;

@@ -269,10 +269,22 @@ static const struct {
 	 "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL "
 	 "{5}\r\ncaf\xc3\xa9 "
 	 "\"7bit\" 0 0 NIL NIL NIL NIL)"},
-	{"single language tag is a string, location kept",
+	{"first content-type wins even when invalid",
+	 "Content-Type: bogus\r\nContent-Type: multipart/mixed; boundary=x"
+	 "\r\n\r\n--x\r\n\r\nhi\r\n--x--\r\n",
+	 "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 18 4 "
+	 "NIL NIL NIL NIL)"},
+	{"digest without parts gets a text/plain part",
+	 "Content-Type: multipart/digest; boundary=d\r\n\r\nnone\r\n",
+	 "((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 "
+	 "0 NIL NIL NIL NIL) \"digest\" (\"boundary\" \"d\") NIL NIL NIL)"},
+	{"single language tag is a list, location kept",
 	 "Content-Language: de\r\nContent-Location: a b\r\n\r\n",
 	 "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0 "
-	 "NIL NIL \"de\" \"a b\")"},
+	 "NIL NIL (\"de\") \"a b\")"},
+	{"empty language is NIL", "Content-Language: ,\r\n\r\n",
+	 "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0 "
+	 "NIL NIL NIL NIL)"},
 };
 
 static void
