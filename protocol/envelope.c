@@ -13,17 +13,12 @@
 int
 mime_write_nstring_n(struct buf *out, const char *s, size_t n)
 {
-	size_t i, nul = 0;
+	size_t i;
 	bool quotable = n <= QUOTED_MAX;
 
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '\0')
-			nul++;
-		if (c < 0x20 || c > 0x7e)
+	for (i = 0; i < n && quotable; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
 			quotable = false;
-	}
 	if (quotable) {
 		if (buf_putc(out, '"') < 0)
 			return -1;
@@ -35,11 +30,12 @@ mime_write_nstring_n(struct buf *out, const char *s, size_t n)
 		return buf_putc(out, '"');
 	}
 	/* quoted cannot carry CR, LF or 8-bit bytes, so this is a literal
-	 * (RFC 3501 section 4.3); CHAR8 excludes NUL, which is dropped. */
-	if (buf_printf(out, "{%zu}\r\n", n - nul) < 0)
+	 * (RFC 3501 section 4.3); CHAR8 excludes NUL, sent as 0x80 like
+	 * the NUL bytes of a body section. */
+	if (buf_printf(out, "{%zu}\r\n", n) < 0)
 		return -1;
 	for (i = 0; i < n; i++)
-		if (s[i] != '\0' && buf_putc(out, s[i]) < 0)
+		if (buf_putc(out, s[i] != '\0' ? s[i] : (char)0x80) < 0)
 			return -1;
 	return 0;
 }

@@ -112,7 +112,7 @@ struct mime_param *mime_params_parse(struct arena *a, const char *s);
 
 /* Write an IMAP nstring: NIL for NULL, a quoted string when the bytes are
  * printable ASCII and short, a literal {n}CRLF otherwise (NUL bytes are
- * dropped). Returns 0, or -1 when out exceeds its maximum. */
+ * sent as 0x80). Returns 0, or -1 when out exceeds its maximum. */
 int mime_write_nstring(struct buf *out, const char *s);
 int mime_write_nstring_n(struct buf *out, const char *s, size_t n);
 
@@ -167,7 +167,8 @@ int mime_section_resolve(struct arena *a, const struct mime_message *msg,
 
 typedef int (*mime_write_fn)(void *ctx, const void *data, size_t len);
 /* Write the wire bytes [origin, origin + count) of view (clipped to its
- * size) through fn. Returns 0, or the first non-zero return of fn. */
+ * size) through fn, NUL bytes as 0x80 (a literal cannot carry NUL).
+ * Returns 0, or the first non-zero return of fn. */
 int mime_view_write(const struct mime_view *view, uint64_t origin,
 		    uint64_t count, mime_write_fn fn, void *ctx);
 /* Wire size of the slice mime_view_write would write. */

@@ -7,38 +7,41 @@
 
 #include <string.h>
 
-/* Part n of the message or part container: the nth part of a multipart,
- * or, for a message that is not multipart, part 1 is its body. */
+/* Part n of a container: the nth part of a multipart, else (n == 1)
+ * the container itself. *is_self_r tells which. */
 static const struct mime_part *
-nth_part(const struct mime_part *container, uint32_t n)
+nth_part(const struct mime_part *c, uint32_t n, bool *is_self_r)
 {
 	const struct mime_part *ch;
 
-	if (container->is_multipart) {
-		for (ch = container->children; ch != NULL && n > 1; n--)
-			ch = ch->next;
-		return n == 1 ? ch : NULL;
-	}
-	if (container->is_message_root && n == 1)
-		return container;
-	return NULL;
+	*is_self_r = !c->is_multipart;
+	if (!c->is_multipart)
+		return n == 1 ? c : NULL;
+	for (ch = c->children; ch != NULL && n > 1; n--)
+		ch = ch->next;
+	return n == 1 ? ch : NULL;
 }
 
-/* section-part = nz-number *("." nz-number)   (RFC 3501 section 9) */
+/* section-part = nz-number *("." nz-number)   (RFC 3501 section 9)
+ * The first number counts in the message; after a message/rfc822 part
+ * in its encapsulated message, after a multipart in it. A message that
+ * is not multipart has only a part 1, itself (RFC 3501 section 6.4.5);
+ * like Dovecot we give a leaf part inside a multipart that same part 1,
+ * once: "1.1" is part 1 when part 1 is a leaf, "1.1.1" is nothing. */
 static const struct mime_part *
 find_part(const struct mime_message *msg, const uint32_t *parts, size_t n)
 {
-	const struct mime_part *p = msg->root, *container;
+	const struct mime_part *p = msg->root;
+	bool is_self = false;
 	size_t i;
 
 	for (i = 0; i < n && p != NULL; i++) {
 		if (i > 0 && p->is_rfc822)
-			container = p->children;
-		else if (i == 0 || p->is_multipart)
-			container = p;
+			p = nth_part(p->children, parts[i], &is_self);
+		else if (i == 0 || p->is_multipart || !is_self)
+			p = nth_part(p, parts[i], &is_self);
 		else
 			return NULL;
-		p = nth_part(container, parts[i]);
 	}
 	return p;
 }
@@ -175,12 +178,32 @@ struct emitter {
 	uint64_t pos, lo, hi; /* wire position, wanted [lo, hi) */
 };
 
+/* A literal carries CHAR8, which excludes NUL (RFC 3501 section 4.3):
+ * each NUL goes out as 0x80, as Dovecot does, so sizes do not change. */
+static int
+write_no_nul(struct emitter *e, const unsigned char *s, size_t n)
+{
+	static const unsigned char subst = 0x80;
+	const unsigned char *nul;
+	int r;
+
+	while ((nul = memchr(s, '\0', n)) != NULL) {
+		size_t k = (size_t)(nul - s);
+
+		if ((k > 0 && (r = e->fn(e->ctx, s, k)) != 0) ||
+		    (r = e->fn(e->ctx, &subst, 1)) != 0)
+			return r;
+		s += k + 1;
+		n -= k + 1;
+	}
+	return n > 0 ? e->fn(e->ctx, s, n) : 0;
+}
+
 /* Send the part of bytes [pos, pos + n) that falls inside [lo, hi). */
 static int
 emit(struct emitter *e, const unsigned char *s, size_t n)
 {
 	uint64_t start = e->pos, end = e->pos + n;
-	int r = 0;
 
 	e->pos = end;
 	if (end <= e->lo || start >= e->hi)
@@ -191,9 +214,7 @@ emit(struct emitter *e, const unsigned char *s, size_t n)
 	}
 	if (end > e->hi)
 		end = e->hi;
-	if (end > start)
-		r = e->fn(e->ctx, s, (size_t)(end - start));
-	return r;
+	return end > start ? write_no_nul(e, s, (size_t)(end - start)) : 0;
 }
 
 uint64_t

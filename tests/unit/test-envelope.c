@@ -216,7 +216,9 @@ static const struct {
 	{"quote and backslash are escaped", "a\"b\\", 4, "\"a\\\"b\\\\\""},
 	{"CRLF forces a literal", "a\r\nb", 4, "{4}\r\na\r\nb"},
 	{"8-bit forces a literal", "\xc3\xa9", 2, "{2}\r\n\xc3\xa9"},
-	{"NUL bytes are dropped from a literal", "a\0b", 3, "{2}\r\nab"},
+	{"NUL bytes become 0x80 in a literal", "a\0b", 3,
+	 "{3}\r\na\x80"
+	 "b"},
 };
 
 static void
