@@ -119,17 +119,19 @@ mime_header_next(struct mime_header_iter *it, struct mime_field *f_r)
 	return false;
 }
 
-char *
-mime_field_value(struct arena *a, const unsigned char *data,
-		 const struct mime_field *f)
+/* The unfolded value of f without leading white space, and without
+ * trailing white space when trim_end is set. */
+static char *
+field_value(struct arena *a, const unsigned char *data,
+	    const struct mime_field *f, bool trim_end)
 {
 	size_t s = f->value_start, e = f->end, n = 0, i;
 	char *v;
 
 	while (s < e && (is_wsp(data[s]) || data[s] == '\r' || data[s] == '\n'))
 		s++;
-	while (e > s && (is_wsp(data[e - 1]) || data[e - 1] == '\r' ||
-			 data[e - 1] == '\n'))
+	while (e > s && ((trim_end && is_wsp(data[e - 1])) ||
+			 data[e - 1] == '\r' || data[e - 1] == '\n'))
 		e--;
 	/* Size is safe: at most e - s bytes are copied, plus the NUL. */
 	v = arena_alloc(a, e - s + 1);
@@ -138,6 +140,13 @@ mime_field_value(struct arena *a, const unsigned char *data,
 			v[n++] = (char)data[i];
 	v[n] = '\0';
 	return v;
+}
+
+char *
+mime_field_value(struct arena *a, const unsigned char *data,
+		 const struct mime_field *f)
+{
+	return field_value(a, data, f, true);
 }
 
 static bool
@@ -259,7 +268,9 @@ parse_mime_fields(struct parse_ctx *c, struct mime_part *p)
 			p->id = mime_field_value(c->a, d, &f);
 		else if (name_is(&f, "content-description") &&
 			 p->description == NULL)
-			p->description = mime_field_value(c->a, d, &f);
+			/* Free text: trailing blanks are kept, as Dovecot
+			 * does. */
+			p->description = field_value(c->a, d, &f, false);
 		else if (name_is(&f, "content-md5") && p->md5 == NULL)
 			p->md5 = mime_field_value(c->a, d, &f);
 		else if (name_is(&f, "content-language") && p->language == NULL)
