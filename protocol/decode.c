@@ -227,13 +227,13 @@ body_text(struct buf *out, struct arena *a, const struct mime_message *m,
 }
 
 bool
-mime_search_text(const unsigned char *msg, size_t len, const char *needle,
-		 enum mime_search_where where, const char *header_name)
+mime_search_message(struct arena *a, const struct mime_message *m,
+		    const char *needle, enum mime_search_where where,
+		    const char *header_name)
 {
-	struct arena *a = arena_new();
-	struct mime_message *m = mime_parse(a, msg, len);
+	struct arena_mark mark = arena_mark(a);
 	struct buf text;
-	bool found = false, any;
+	bool found, any;
 
 	buf_init(&text, 0);
 	if (where == MIME_SEARCH_HEADER) {
@@ -250,6 +250,19 @@ mime_search_text(const unsigned char *msg, size_t len, const char *needle,
 			needle);
 	}
 	buf_free(&text);
+	/* The decoded strings are scratch: give their memory back. */
+	arena_rewind(a, mark);
+	return found;
+}
+
+bool
+mime_search_text(const unsigned char *msg, size_t len, const char *needle,
+		 enum mime_search_where where, const char *header_name)
+{
+	struct arena *a = arena_new();
+	bool found = mime_search_message(a, mime_parse(a, msg, len), needle,
+					 where, header_name);
+
 	arena_free(&a);
 	return found;
 }

@@ -206,8 +206,16 @@ enum mime_search_where {
 };
 /* SEARCH HEADER name / BODY / TEXT over a message. header_name is used
  * only for MIME_SEARCH_HEADER; an empty needle matches when the field
- * exists (RFC 3501 section 6.4.4). Uses a scratch arena internally. */
+ * exists (RFC 3501 section 6.4.4). BODY searches the decoded text and
+ * message leaves (charset converted to UTF-8) and the headers of
+ * encapsulated messages; TEXT adds the top-level header. The needle is
+ * UTF-8. Parses msg with a scratch arena of its own. */
 bool mime_search_text(const unsigned char *msg, size_t len, const char *needle,
 		      enum mime_search_where where, const char *header_name);
+/* The same over a message already parsed; scratch memory comes from a
+ * and is given back (arena_rewind) before returning. */
+bool mime_search_message(struct arena *a, const struct mime_message *m,
+			 const char *needle, enum mime_search_where where,
+			 const char *header_name);
 
 #endif

@@ -384,6 +384,29 @@ decoded_parameters_are_utf8(void **state)
 	arena_free(&a);
 }
 
+static void
+header_lookup_and_message_size(void **state)
+{
+	static const char msg[] = "Date: Mon, 1 Jan 2024 00:00:00 +0000\n"
+				  "X-A: folded\n\tvalue \n\nline\n";
+	struct arena *a = arena_new();
+	struct mime_message *m;
+
+	(void)state;
+	m = mime_parse(a, (const unsigned char *)msg, sizeof(msg) - 1);
+	assert_string_equal(mime_part_header(a, m, m->root, "DATE"),
+			    "Mon, 1 Jan 2024 00:00:00 +0000");
+	assert_string_equal(mime_part_header(a, m, m->root, "x-a"),
+			    "folded\tvalue");
+	assert_null(mime_part_header(a, m, m->root, "line"));
+	/* RFC822.SIZE counts the CRLF form: five bare LFs add five octets. */
+	assert_int_equal(mime_wire_size(m->data, 0, m->len),
+			 sizeof(msg) - 1 + 5);
+	assert_int_equal(m->root->body_size, 6);
+	assert_int_equal(m->root->body_lines, 1);
+	arena_free(&a);
+}
+
 int
 main(void)
 {
@@ -395,6 +418,7 @@ main(void)
 		cmocka_unit_test(deep_nesting_is_bounded),
 		cmocka_unit_test(part_count_is_bounded),
 		cmocka_unit_test(decoded_parameters_are_utf8),
+		cmocka_unit_test(header_lookup_and_message_size),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

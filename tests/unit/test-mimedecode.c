@@ -202,6 +202,40 @@ search_finds_decoded_text(void **state)
 	}
 }
 
+/* One parse serves many searches, and their scratch memory is reused. */
+static void
+search_on_parsed_message_reuses_memory(void **state)
+{
+	static const char msg[] = "Subject: =?UTF-8?Q?=C3=84pfel?=\r\n"
+				  "X-Tag: one\r\nX-Tag: two\r\n\r\nBody text";
+	struct arena *a = arena_new();
+	struct mime_message *m;
+	struct arena_mark before, after;
+	int i;
+
+	(void)state;
+	m = mime_parse(a, (const unsigned char *)msg, sizeof(msg) - 1);
+	before = arena_mark(a);
+	for (i = 0; i < 1000; i++) {
+		assert_true(mime_search_message(a, m, "\xc3\xa4PFEL",
+						MIME_SEARCH_HEADER, "subject"));
+		assert_true(mime_search_message(a, m, "two", MIME_SEARCH_HEADER,
+						"x-tag"));
+		assert_false(mime_search_message(a, m, "three",
+						 MIME_SEARCH_HEADER, "x-tag"));
+		assert_true(mime_search_message(a, m, "body", MIME_SEARCH_BODY,
+						NULL));
+		assert_false(mime_search_message(a, m, "\xc3\xa4pfel",
+						 MIME_SEARCH_BODY, NULL));
+		assert_true(mime_search_message(a, m, "\xc3\xa4pfel",
+						MIME_SEARCH_TEXT, NULL));
+	}
+	after = arena_mark(a);
+	assert_ptr_equal(before.chunk, after.chunk);
+	assert_int_equal(before.used, after.used);
+	arena_free(&a);
+}
+
 int
 main(void)
 {
@@ -210,6 +244,7 @@ main(void)
 		cmocka_unit_test(transfer_encodings_decode),
 		cmocka_unit_test(matching_is_case_insensitive),
 		cmocka_unit_test(search_finds_decoded_text),
+		cmocka_unit_test(search_on_parsed_message_reuses_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
