@@ -225,6 +225,22 @@ md_box_unlock(struct md_box *box)
 	box->has_lock = false;
 }
 
+void
+md_box_view_compact(struct md_box *box)
+{
+	uint32_t i, o = 0;
+
+	for (i = 0; i < box->count; i++) {
+		if (box->fnames[i] == NULL) {
+			free((char *)(uintptr_t)box->msgs[i].basename);
+			continue;
+		}
+		box->msgs[o] = box->msgs[i];
+		box->fnames[o++] = box->fnames[i];
+	}
+	box->count = o;
+}
+
 char *
 md_refind(int cur_fd, const char *base, size_t base_len)
 {

@@ -212,6 +212,8 @@ void md_uids_push(struct md_uids *u, uint32_t uid);
  * arrays. */
 void md_box_apply(struct md_box *box, struct md_uidlist *ul, bool claim_recent,
 		  uint32_t recent_from, struct md_sync_result *result);
+/* Remove from the box view the messages whose fnames[] entry is NULL. */
+void md_box_view_compact(struct md_box *box);
 /* Find the current cur/ (or new/) name of a file with base name base by
  * reading cur/; returns a malloc'd name or NULL. */
 char *md_refind(int cur_fd, const char *base, size_t base_len);

@@ -296,7 +296,7 @@ cmp_u32(const void *a, const void *b)
 static void
 view_drop(struct md_box *box, const struct md_uids *gone)
 {
-	uint32_t *sorted, i, o = 0;
+	uint32_t *sorted, i;
 
 	if (gone->count == 0)
 		return;
@@ -306,14 +306,11 @@ view_drop(struct md_box *box, const struct md_uids *gone)
 	for (i = 0; i < box->count; i++) {
 		if (bsearch(&box->msgs[i].uid, sorted, gone->count,
 			    sizeof(*sorted), cmp_u32) != NULL) {
-			free((char *)(uintptr_t)box->msgs[i].basename);
 			free(box->fnames[i]);
-			continue;
+			box->fnames[i] = NULL;
 		}
-		box->msgs[o] = box->msgs[i];
-		box->fnames[o++] = box->fnames[i];
 	}
-	box->count = o;
+	md_box_view_compact(box);
 	free(sorted);
 }
 
