@@ -60,7 +60,7 @@ md_box_open_raw(struct md_store *store, const char *name, struct md_box **box_r)
 static void
 sweep_tmp(struct md_box *box)
 {
-	time_t limit = time(NULL) - 36 * 3600;
+	time_t limit = time(NULL) - (time_t)36 * 3600;
 	struct dirent *de;
 	DIR *d = md_opendir(box->tmp_fd);
 
@@ -374,7 +374,8 @@ take_keywords(struct md_box *box, struct md_keywords *kw)
 
 	for (i = 0; i < MD_MAX_KEYWORDS; i++)
 		if ((kw->names[i] == NULL) != (box->kw.names[i] == NULL) ||
-		    (kw->names[i] && strcmp(kw->names[i], box->kw.names[i])))
+		    (kw->names[i] &&
+		     strcmp(kw->names[i], box->kw.names[i]) != 0))
 			changed = true;
 	md_keywords_clear(&box->kw);
 	box->kw = *kw;
