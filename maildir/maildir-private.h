@@ -149,6 +149,9 @@ struct md_keywords {
 int md_keywords_read(int dirfd, struct md_keywords *kw);
 int md_keywords_write(int dirfd, const struct md_keywords *kw);
 void md_keywords_clear(struct md_keywords *kw);
+/* A keyword name we can store: printable ASCII without space, not a
+ * system flag (no leading backslash), at most 128 bytes. */
+bool md_keyword_valid(const char *name);
 /* Index of name or -1. */
 int md_keywords_find(const struct md_keywords *kw, const char *name);
 /* Index of name, adding it in the first free slot; -1 when full. *added_r

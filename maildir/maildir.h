@@ -167,7 +167,9 @@ long md_box_find(const struct md_box *box, uint32_t uid);
 const char *const *md_box_keywords(const struct md_box *box);
 /* The bit index of keyword name (compared case-insensitively). With create,
  * an unknown keyword is added to the box's keyword file. Returns 0 and
- * *index_r, or -1: NOTFOUND (unknown, !create), LIMIT (26 in use). */
+ * *index_r, or -1: NOTFOUND (unknown without create, or a name that cannot
+ * be stored: space, control or non-ASCII bytes, leading backslash), LIMIT
+ * (26 in use), LOCKED. */
 int md_box_keyword_index(struct md_box *box, const char *name, bool create,
 			 unsigned *index_r);
 
@@ -237,7 +239,9 @@ int md_append_write(struct md_append *app, const void *data, size_t len);
 /* Make the message visible with flags (MD_FLAG_*), the keyword names given
  * (added to the box's keyword file as needed) and internal_date as mtime
  * (0: now). On success *uidvalidity_r and *uid_r are set. The append is
- * freed and *app set to NULL whatever the result. */
+ * freed and *app set to NULL whatever the result. Errors: LIMIT (26
+ * keywords), BADNAME (a keyword with space, control or non-ASCII bytes or
+ * a leading backslash), NOSPACE, LOCKED, INTERNAL. */
 int md_append_commit(struct md_append **app, uint32_t flags,
 		     const char *const *keywords, size_t keyword_count,
 		     time_t internal_date, uint32_t *uidvalidity_r,

@@ -98,6 +98,9 @@ write_names(struct md_store *store, char **v, size_t n)
 	if (close(fd) < 0 || renameat(store->root_fd, SUBS_TMP, store->root_fd,
 				      MD_SUBSCRIPTIONS) < 0)
 		goto out;
+	/* Durable like the rest of the store; a failure only risks the
+	 * previous subscriptions after a power cut. */
+	(void)md_fsync_dir(store->root_fd, MD_SUBSCRIPTIONS);
 	ret = 0;
 out:
 	if (ret < 0) {

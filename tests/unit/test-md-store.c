@@ -298,6 +298,16 @@ append_errors_leave_nothing_behind(void **state)
 	assert_int_equal(md_append_begin(fx->s, "../x", &app), -1);
 	assert_int_equal(md_last_error(fx->s, NULL), MD_ERR_BADNAME);
 	md_store_set_max_message(fx->s, 10);
+	{
+		const char *bad[] = {"two words"};
+		uint32_t uv, uid;
+
+		assert_int_equal(md_append_begin(fx->s, "INBOX", &app), 0);
+		assert_int_equal(
+			md_append_commit(&app, 0, bad, 1, 0, &uv, &uid), -1);
+		assert_int_equal(md_last_error(fx->s, NULL), MD_ERR_BADNAME);
+		assert_int_equal(tl_count(fx->root, "tmp"), 0);
+	}
 	assert_int_equal(md_append_begin(fx->s, "INBOX", &app), 0);
 	assert_int_equal(md_append_write(app, "12345", 5), 0);
 	assert_int_equal(md_append_write(app, "123456", 6), -1);
