@@ -120,9 +120,10 @@ struct md_uidlist {
 };
 /* Parse a list; -1 when it is not a valid list (any garbage). */
 int md_uidlist_parse(const char *data, size_t len, struct md_uidlist *ul);
-/* Read MD_UIDLIST in dirfd: 1 read, 0 missing, -1 unreadable/garbage
- * (logged; ul is then empty but for uidvalidity: the old value when it
- * could be salvaged from the garbage, so the new one can differ, else 0). st_r
+/* Read MD_UIDLIST in dirfd: 1 read, 0 missing, -1 garbage (logged; ul is
+ * then empty but for uidvalidity: the old value when it could be salvaged
+ * from the garbage, so the new one can differ, else 0), -2 the file could
+ * not be read (logged; never a reason to reset UIDVALIDITY). st_r
  * (may be NULL) gets the file's stat. */
 int md_uidlist_read(int dirfd, struct md_uidlist *ul, struct stat *st_r);
 /* Serialise into a malloc'd string (caller frees). */
@@ -199,7 +200,8 @@ void md_box_unlock(struct md_box *box);
  * EXDEV move) and write the list when it changed. force: scan even when the
  * recorded mtimes match. With recent_from_r, the messages not yet claimed as
  * \Recent are claimed: *recent_from_r gets the first claimed UID (uidnext
- * when none). Returns 0 or -1 (error set on the store). */
+ * when none). Returns 0, or -1 (error set on the store; ul is then empty
+ * and needs no clearing). */
 int md_sync_locked(struct md_store *store, int dirfd, int new_fd, int cur_fd,
 		   bool force, struct md_uidlist *ul, uint32_t *recent_from_r);
 /* After a crash inside an EXDEV move (move.c), the source box holds a

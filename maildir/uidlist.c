@@ -252,7 +252,7 @@ md_uidlist_read(int dirfd, struct md_uidlist *ul, struct stat *st_r)
 		if (errno == ENOENT)
 			return 0;
 		log_error("maildir: open %s: %s", MD_UIDLIST, strerror(errno));
-		return -1;
+		return -2;
 	}
 	if (st_r != NULL && fstat(fd, st_r) < 0)
 		memset(st_r, 0, sizeof(*st_r));
@@ -262,7 +262,7 @@ md_uidlist_read(int dirfd, struct md_uidlist *ul, struct stat *st_r)
 				 (size_t)r); /* no max: cannot fail */
 	if (r < 0) {
 		log_error("maildir: read %s: %s", MD_UIDLIST, strerror(errno));
-		ret = -1;
+		ret = -2;
 	} else if (md_uidlist_parse(b.data ? b.data : "", b.len, ul) < 0) {
 		log_error("maildir: %s is corrupt; UIDs will be reassigned",
 			  MD_UIDLIST);
