@@ -91,8 +91,10 @@ void md_store_free(struct md_store **store);
 /* Tune the UID-list lock: a lock whose owner pid is gone (on this host) and
  * whose age is at least stale_secs is broken with a log line; a lock held
  * by another host is broken at max(stale_secs, 600) seconds of age; a lock
- * that cannot be taken within wait_secs fails with MD_ERR_LOCKED.
- * Defaults: stale 60, wait 30. */
+ * that cannot be taken within wait_secs fails with MD_ERR_LOCKED. A live
+ * owner on this host is never broken, however long it holds the lock.
+ * Defaults: stale 10 (so a crashed session blocks others briefly), wait 30.
+ * The same settings apply to the subscriptions lock. */
 void md_store_set_lock(struct md_store *store, unsigned stale_secs,
 		       unsigned wait_secs);
 /* Largest message md_append_write() accepts (0: no limit, the default). */
