@@ -278,7 +278,10 @@ publish(struct move *mv, bool any)
 		return -1;
 	}
 	FAULT_POINT("move.after-source-list");
-	if (mv->exdev && unlinkat(mv->src->dirfd, MD_MOVE_JOURNAL, 0) < 0)
+	/* Keep the journal when a source copy could not be removed: the
+	 * next sync of the source removes it then. */
+	if (mv->exdev && ret == 0 &&
+	    unlinkat(mv->src->dirfd, MD_MOVE_JOURNAL, 0) < 0)
 		log_error("maildir: unlink %s: %s", MD_MOVE_JOURNAL,
 			  strerror(errno));
 	return ret;
