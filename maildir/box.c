@@ -40,7 +40,7 @@ md_box_open_raw(struct md_store *store, const char *name, struct md_box **box_r)
 		return -1;
 	box = xcalloc(1, sizeof(*box));
 	box->store = store;
-	box->name = xstrdup(md_name_is_inbox(name) ? "INBOX" : name);
+	box->name = md_name_canonical(name);
 	box->dirfd = dirfd;
 	box->watch_fd = -1;
 	box->cur_fd = open_sub(dirfd, "cur");

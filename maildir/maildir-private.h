@@ -62,6 +62,9 @@ void md_set_syserr(struct md_store *store, const char *what, const char *path);
 
 /* ---- names (mdname.c) ---- */
 bool md_name_is_inbox(const char *name);
+/* A malloc'd copy of name with a first component "inbox" in any case
+ * written "INBOX", as listings show it. */
+char *md_name_canonical(const char *name);
 /* The directory name of a UTF-8 mailbox name: "" for INBOX, else "." +
  * modified UTF-7. Returns 0 or -1 (invalid name). out has MD_MAX_NAME+1. */
 int md_name_to_dir(const char *name, char *out, size_t outsize);

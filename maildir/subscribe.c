@@ -114,8 +114,7 @@ out:
 int
 md_store_subscribe(struct md_store *store, const char *name, bool on)
 {
-	const char *norm = md_name_is_inbox(name) ? "INBOX" : name;
-	char **v;
+	char *norm, **v;
 	size_t n, i;
 	bool found = false;
 	int ret = 0;
@@ -130,6 +129,7 @@ md_store_subscribe(struct md_store *store, const char *name, bool on)
 		md_lock_release(store->root_fd, MD_SUBSCRIPTIONS_LOCK);
 		return -1;
 	}
+	norm = md_name_canonical(name);
 	for (i = 0; i < n; i++) {
 		if (strcmp(v[i], norm) != 0)
 			continue;
@@ -147,5 +147,6 @@ md_store_subscribe(struct md_store *store, const char *name, bool on)
 		ret = write_names(store, v, n);
 	md_lock_release(store->root_fd, MD_SUBSCRIPTIONS_LOCK);
 	md_names_free(&v, n);
+	free(norm);
 	return ret;
 }

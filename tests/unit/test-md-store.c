@@ -748,16 +748,19 @@ subscriptions_round_trip(void **state)
 
 	assert_int_equal(md_store_subscribe(fx->s, "A.B", true), 0);
 	assert_int_equal(md_store_subscribe(fx->s, "inbox", true), 0);
+	assert_int_equal(md_store_subscribe(fx->s, "Inbox.Sub", true), 0);
 	assert_int_equal(md_store_subscribe(fx->s, "A.B", true), 0);
 	assert_int_equal(md_store_subscribe(fx->s, "Gone", false), 0);
 	assert_int_equal(md_store_subscribe(fx->s, "a/b", true), -1);
 	assert_int_equal(md_last_error(fx->s, NULL), MD_ERR_BADNAME);
 	assert_int_equal(md_store_subscriptions(fx->s, &v, &n), 0);
-	assert_int_equal(n, 2);
+	assert_int_equal(n, 3);
 	assert_string_equal(v[0], "A.B");
 	assert_string_equal(v[1], "INBOX");
+	assert_string_equal(v[2], "INBOX.Sub");
 	md_names_free(&v, n);
 	assert_int_equal(md_store_subscribe(fx->s, "A.B", false), 0);
+	assert_int_equal(md_store_subscribe(fx->s, "inbox.Sub", false), 0);
 	assert_int_equal(md_store_subscriptions(fx->s, &v, &n), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(v[0], "INBOX");
