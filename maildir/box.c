@@ -419,6 +419,38 @@ load_list(struct md_box *box, struct md_uidlist *ul, uint32_t *recent_from)
 }
 
 int
+md_box_status(struct md_store *store, const char *name,
+	      struct md_status *status_r)
+{
+	struct md_uidlist ul;
+	struct md_box *box;
+	uint32_t recent_from;
+	size_t i;
+
+	memset(status_r, 0, sizeof(*status_r));
+	if (md_box_open_raw(store, name, &box) < 0)
+		return -1;
+	box->readonly = true;
+	if (load_list(box, &ul, &recent_from) < 0) {
+		md_box_free(&box);
+		return -1;
+	}
+	for (i = 0; i < ul.count; i++) {
+		struct md_fname f;
+
+		md_fname_parse(ul.recs[i].name, &f);
+		status_r->unseen += !(f.flags & MD_FLAG_SEEN);
+		status_r->recent += ul.recs[i].uid >= recent_from;
+	}
+	status_r->messages = (uint32_t)ul.count;
+	status_r->uidnext = ul.uidnext;
+	status_r->uidvalidity = ul.uidvalidity;
+	md_uidlist_clear(&ul);
+	md_box_free(&box);
+	return 0;
+}
+
+int
 md_box_sync(struct md_box *box, struct md_sync_result *result)
 {
 	struct md_uidlist ul;

@@ -175,6 +175,16 @@ const char *const *md_box_keywords(const struct md_box *box);
 int md_box_keyword_index(struct md_box *box, const char *name, bool create,
 			 unsigned *index_r);
 
+/* STATUS without selecting: counts as a read-only md_box_open() would see
+ * them (recent: messages no session has claimed yet), without building the
+ * message array. Errors as md_box_open(). */
+struct md_status {
+	uint32_t messages, recent, unseen;
+	uint32_t uidnext, uidvalidity;
+};
+int md_box_status(struct md_store *store, const char *name,
+		  struct md_status *status_r);
+
 /* What md_box_sync() found. Arrays are owned by the box and valid until the
  * next md_box_sync(). */
 struct md_sync_result {

@@ -180,6 +180,30 @@ sync_reports_new_vanished_and_changed(void **state)
 }
 
 static void
+status_counts_without_claiming_recent(void **state)
+{
+	struct fx *fx = *state;
+	struct md_status st;
+	struct md_box *b;
+
+	(void)tl_append(fx->s, "INBOX", "1\n", MD_FLAG_SEEN);
+	(void)tl_append(fx->s, "INBOX", "2\n", 0);
+	tl_deliver(fx->root, "", "9.M1P1.h", "3\n");
+	assert_int_equal(md_box_status(fx->s, "INBOX", &st), 0);
+	assert_int_equal(st.messages, 3);
+	assert_int_equal(st.unseen, 2);
+	assert_int_equal(st.recent, 3);
+	assert_int_equal(st.uidnext, 4);
+	assert_int_not_equal(st.uidvalidity, 0);
+	assert_int_equal(md_box_open(fx->s, "INBOX", false, &b), 0);
+	md_box_free(&b);
+	assert_int_equal(md_box_status(fx->s, "INBOX", &st), 0);
+	assert_int_equal(st.recent, 0);
+	assert_int_equal(md_box_status(fx->s, "Nope", &st), -1);
+	assert_int_equal(md_last_error(fx->s, NULL), MD_ERR_NOTFOUND);
+}
+
+static void
 sync_with_unchanged_dirs_reads_no_directory_nor_rewrites(void **state)
 {
 	struct fx *fx = *state;
@@ -853,6 +877,7 @@ main(void)
 		T(open_creates_empty_inbox),
 		T(delivered_mail_gets_uids_in_order_and_is_claimed_recent_once),
 		T(sync_reports_new_vanished_and_changed),
+		T(status_counts_without_claiming_recent),
 		T(sync_with_unchanged_dirs_reads_no_directory_nor_rewrites),
 		T(recently_modified_dir_is_rescanned),
 		T(file_without_size_uses_stat_and_flags_parse),
