@@ -24,7 +24,11 @@
 #include <stdint.h>
 #include <time.h>
 
-/* Error kinds. protocol/resp.c maps them to RFC 5530 response codes. */
+/* Error kinds. protocol/resp.c maps them to RFC 5530 response codes:
+ * NOTFOUND NONEXISTENT (TRYCREATE for an APPEND/COPY/MOVE target), EXISTS
+ * ALREADYEXISTS, PERM NOPERM, LOCKED INUSE, NOSPACE OVERQUOTA, LIMIT LIMIT,
+ * EXPUNGED EXPUNGEISSUED, TOOBIG TOOBIG, BADNAME and NOTALLOWED CANNOT,
+ * INTERNAL SERVERBUG. */
 enum md_err {
 	MD_ERR_NONE = 0,
 	MD_ERR_NOTFOUND,   /* mailbox (or message) does not exist */
