@@ -42,12 +42,14 @@ unlink_msg(struct md_box *box, uint32_t idx)
 	return 0;
 }
 
-/* Step 3: the list without the records of done (sorted UIDs). */
+/* Step 3: the list without the records of done (sorted UIDs). The sync
+ * under the lock usually drops them already (their files are gone), and
+ * then the list is not written twice. */
 static int
 drop_records(struct md_box *box, const struct md_uids *done)
 {
 	struct md_uidlist ul;
-	size_t i;
+	size_t i, dropped = 0;
 	int r = md_sync_locked(box->store, box->dirfd, box->new_fd, box->cur_fd,
 			       false, &ul, NULL);
 
@@ -59,11 +61,11 @@ drop_records(struct md_box *box, const struct md_uids *done)
 		if (rec != NULL) {
 			free(rec->name);
 			rec->name = NULL;
+			dropped++;
 		}
 	}
 	md_uidlist_compact(&ul);
-	r = md_uidlist_write(box->dirfd, &ul);
-	if (r < 0)
+	if (dropped > 0 && (r = md_uidlist_write(box->dirfd, &ul)) < 0)
 		md_set_syserr(box->store, "write", MD_UIDLIST);
 	md_uidlist_clear(&ul);
 	return r;
