@@ -353,6 +353,25 @@ class Env:
         self.clients.append(client)
         return proc, client
 
+    def start_inetd_tcp(self, extra=(), host="127.0.0.1"):
+        """imapmoved -i with a TCP connection on host as stdin/stdout, as
+        inetd or systemd Accept=yes would pass it. Returns (proc, client)."""
+        conf = self.write_config(extra)
+        lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            lsock.bind((host, 0))
+            lsock.listen(1)
+            ours = socket.create_connection(lsock.getsockname(), timeout=TIMEOUT)
+            theirs, _ = lsock.accept()
+        finally:
+            lsock.close()
+        proc = self.spawn([BIN, "-i", "-c", conf], stdin=theirs.fileno(),
+                          stdout=theirs.fileno())
+        theirs.close()
+        client = Client.from_socket(ours, name="inetd-tcp")
+        self.clients.append(client)
+        return proc, client
+
     def start_standalone(self, extra=(), host="127.0.0.1"):
         """imapmoved -f on a free port of host; returns (proc, port) once
         the port is listening."""

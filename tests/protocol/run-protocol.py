@@ -247,6 +247,35 @@ def client_eof_ends_session_process():
         env.check_exit(proc)
 
 
+@test
+def inetd_on_loopback_tcp_counts_as_secure():
+    with Env() as env:
+        proc, c = env.start_inetd_tcp()
+        caps = capabilities(c.greeting())
+        if "LOGINDISABLED" in caps or "AUTH=PLAIN" not in caps:
+            fail("-i on loopback TCP: capabilities %s" % sorted(caps))
+        c.login()
+        c.logout()
+        proc.wait()
+        env.check_exit(proc)
+
+
+@test
+def inetd_on_non_loopback_tcp_refuses_plaintext_login():
+    ip = local_nonloopback_ipv4()
+    if ip is None:
+        raise Skip("no non-loopback IPv4 address on this machine")
+    with Env() as env:
+        proc, c = env.start_inetd_tcp(host=ip)
+        caps = capabilities(c.greeting())
+        if "LOGINDISABLED" not in caps or "AUTH=PLAIN" in caps:
+            fail("-i on %s, plaintext_auth=no: capabilities %s" % (ip, sorted(caps)))
+        _, tagged = c.command("a", "LOGIN demo secret")
+        if status_of(tagged) == b"OK":
+            fail("LOGIN succeeded in clear on %s: %s" % (ip, show(tagged)))
+        c.command("b", "NOOP", expect="OK")
+
+
 # ---------------------------------------------------------------------------
 # Standalone listener
 
@@ -276,6 +305,35 @@ def standalone_fifty_concurrent_sessions_log_in_and_out():
             c.expect_eof()
         if proc.poll() is not None:
             fail("listener exited: %s" % show(proc.stderr_text()[-1500:]))
+        # Children are reaped: none left, not even as zombies.
+        wait_for(lambda: not proc.children(), "the listener to reap its sessions")
+        env.check_exit(proc)
+
+
+@test
+def standalone_log_names_user_but_never_password():
+    with Env(config=["log_level = debug"]) as env:
+        proc, port = env.start_standalone()
+        c = env.connect(port)
+        c.greeting()
+        c.command("a", "LOGIN alice Hunter2-not-it", expect="NO")
+        c.command("b", "AUTHENTICATE PLAIN "
+                  + base64.b64encode(b"\0alice\0Sasl-pw-not-it").decode(), expect="NO")
+        c.sendline(b"c LOGIN alice {10}")
+        c.expect_line()
+        c.sendline(b"wonderland")
+        _, tagged = c.response("c")
+        if status_of(tagged) != b"OK":
+            fail("LOGIN with a literal password: %s" % show(tagged))
+        c.logout()
+        wait_for(lambda: not proc.children(), "the session to end")
+        err = proc.stderr_text()
+        for secret in (b"Hunter2-not-it", b"Sasl-pw-not-it", b"wonderland",
+                       base64.b64encode(b"\0alice\0Sasl-pw-not-it")):
+            if secret in err:
+                fail("password %s appears in the log:\n%s" % (show(secret), show(err[-1500:])))
+        if b"alice" not in err:
+            fail("the log does not name the user alice:\n%s" % show(err[-1500:]))
         env.check_exit(proc)
 
 
