@@ -399,8 +399,9 @@ class Env:
         lsock.close()
         return proc, port, other
 
-    def connect(self, port, host="127.0.0.1", name=None):
-        s = socket.create_connection((host, port), timeout=TIMEOUT)
+    def connect(self, port, host="127.0.0.1", name=None, source=None):
+        s = socket.create_connection((host, port), timeout=TIMEOUT,
+                                     source_address=(source, 0) if source else None)
         c = Client.from_socket(s, name=name or "tcp:%d" % port)
         self.clients.append(c)
         return c

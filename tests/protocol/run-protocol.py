@@ -366,6 +366,10 @@ def standalone_max_connections_per_ip_refuses_with_bye():
     with Env(config=["max_connections = 50", "max_connections_per_ip = 2"]) as env:
         proc, port = env.start_standalone()
         held = too_many(env, port, 2)
+        # The limit is per address: another loopback address still gets in.
+        other = env.connect(port, source="127.0.0.2", name="from-127.0.0.2")
+        other.greeting()
+        other.logout()
         held[0].logout()
         accepted_again(env, port)
         env.check_exit(proc)
