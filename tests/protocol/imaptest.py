@@ -211,6 +211,21 @@ class Proc:
             pass
 
 
+def proc_ids(pid):
+    """(uids, gids, groups) of a live process from /proc/PID/status."""
+    uids = gids = groups = None
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            key, _, val = line.partition(":")
+            if key == "Uid":
+                uids = [int(x) for x in val.split()]
+            elif key == "Gid":
+                gids = [int(x) for x in val.split()]
+            elif key == "Groups":
+                groups = [int(x) for x in val.split()]
+    return uids, gids, groups
+
+
 def rss_kib(pid):
     """VmRSS of pid and its direct children, in KiB (0 if gone)."""
     total = 0
@@ -461,6 +476,8 @@ class Client:
         self.eof = False
         self.closed = False
         self.transcript = []
+        self.bytes_sent = 0
+        self.bytes_received = 0
         os.set_blocking(rfd, False)
         if wfd != rfd:
             os.set_blocking(wfd, False)
@@ -524,6 +541,7 @@ class Client:
                 fail("%s: connection closed by server while sending %s"
                      % (self.name, show(bytes(view[:80]))))
             view = view[n:]
+            self.bytes_sent += n
 
     def sendline(self, line):
         if isinstance(line, str):
@@ -553,6 +571,7 @@ class Client:
                 self.eof = True
                 return False
             self.buf += data
+            self.bytes_received += len(data)
             return True
 
     _LITERAL = re.compile(rb"\{(\d+)\}$")

@@ -13,6 +13,7 @@ import base64
 import glob
 import imaplib
 import os
+import re
 import signal
 import sys
 import threading
@@ -22,7 +23,7 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from imaptest import (BIN, Env, Script, TestFailure, binary_has_asan,  # noqa: E402
                       capabilities, fail, is_listening, local_nonloopback_ipv4,
-                      rss_kib, run_script, show, wait_for)
+                      proc_ids, rss_kib, run_script, show, wait_for)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = []
@@ -276,6 +277,53 @@ def inetd_on_non_loopback_tcp_refuses_plaintext_login():
         c.command("b", "NOOP", expect="OK")
 
 
+@test
+def login_drops_privileges_to_passwd_uid_and_gid():
+    if os.geteuid() != 0:
+        raise Skip("not running as root: nothing to drop")
+    with Env() as env:
+        proc, c = env.start_inetd()
+        c.greeting()
+        c.login()
+        uids, gids, groups = proc_ids(proc.pid)
+        if set(uids) != {env.uid} or set(gids) != {env.gid} or not set(groups) <= {env.gid}:
+            fail("after LOGIN: Uid %s Gid %s Groups %s, expected all %d/%d"
+                 % (uids, gids, groups, env.uid, env.gid))
+        c.logout()
+        proc.wait()
+        env.check_exit(proc)
+
+
+@test
+def account_with_uid_or_gid_zero_is_never_served():
+    if os.geteuid() != 0:
+        raise Skip("not running as root")
+    for ids in ("0:0", "0:65534", "65534:0"):
+        with Env() as env:
+            with open(env.passwd, "a") as f:
+                f.write("rooty:{PLAIN}rootpw:%s::%s::\n" % (ids, env.home("demo")))
+            proc, c = env.start_inetd()
+            c.greeting()
+            c.sendline(b"a LOGIN rooty rootpw")
+            try:
+                line = c.readline()
+            except EOFError:
+                line = b""
+            if line.startswith(b"a OK"):
+                fail("LOGIN as an account with uid:gid %s succeeded: %s" % (ids, show(line)))
+            try:
+                uids, gids, _ = proc_ids(proc.pid)
+            except (OSError, TypeError):
+                uids = gids = None  # the session has ended
+            if uids is not None and proc.poll() is None:
+                if 0 not in uids + gids:
+                    fail("uid:gid %s: the session changed ids to %s/%s without logging in"
+                         % (ids, uids, gids))
+            c.close()
+            proc.wait()
+            env.check_exit(proc)
+
+
 # ---------------------------------------------------------------------------
 # Standalone listener
 
@@ -311,10 +359,11 @@ def standalone_fifty_concurrent_sessions_log_in_and_out():
 
 
 @test
-def standalone_log_names_user_but_never_password():
+def standalone_log_lines_for_connect_login_logout_without_passwords():
     with Env(config=["log_level = debug"]) as env:
         proc, port = env.start_standalone()
         c = env.connect(port)
+        client_port = c.keep.getsockname()[1]
         c.greeting()
         c.command("a", "LOGIN alice Hunter2-not-it", expect="NO")
         c.command("b", "AUTHENTICATE PLAIN "
@@ -328,12 +377,29 @@ def standalone_log_names_user_but_never_password():
         c.logout()
         wait_for(lambda: not proc.children(), "the session to end")
         err = proc.stderr_text()
+        tail = show(err[-2000:])
         for secret in (b"Hunter2-not-it", b"Sasl-pw-not-it", b"wonderland",
                        base64.b64encode(b"\0alice\0Sasl-pw-not-it")):
             if secret in err:
-                fail("password %s appears in the log:\n%s" % (show(secret), show(err[-1500:])))
-        if b"alice" not in err:
-            fail("the log does not name the user alice:\n%s" % show(err[-1500:]))
+                fail("password %s appears in the log:\n%s" % (show(secret), tail))
+        lines = err.splitlines()
+        peer = b"127.0.0.1:%d" % client_port
+        if sum(1 for l in lines if peer in l and b"connect" in l.lower()) != 1:
+            fail("expected one connect line naming %s:\n%s" % (show(peer), tail))
+        fails = [l for l in lines if b"alice" in l and b"fail" in l.lower()]
+        if len(fails) != 2:
+            fail("expected two failed-login lines naming alice:\n%s" % tail)
+        oks = [l for l in lines if b"alice" in l and b"login" in l.lower()
+               and b"fail" not in l.lower()]
+        if len(oks) != 1:
+            fail("expected one login line naming alice:\n%s" % tail)
+        # The logout line carries the session's byte counts in and out.
+        outs = [l for l in lines if b"logout" in l.lower()]
+        sent, received = str(c.bytes_sent).encode(), str(c.bytes_received).encode()
+        if len(outs) != 1 or not re.search(rb"\b%s\b" % sent, outs[0]) \
+                or not re.search(rb"\b%s\b" % received, outs[0]):
+            fail("expected one logout line with bytes in=%s out=%s:\n%s"
+                 % (sent.decode(), received.decode(), tail))
         env.check_exit(proc)
 
 
