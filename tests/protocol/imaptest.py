@@ -502,7 +502,10 @@ class Client:
     def shutdown_write(self):
         """Half-close: the server reads EOF, we can still read."""
         if self.keep is not None:
-            self.keep.shutdown(socket.SHUT_WR)
+            try:
+                self.keep.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass  # the server has already closed its end
         else:
             os.close(self.wfd)
             self.wfd = -1
