@@ -81,9 +81,9 @@ def binary_has_asan():
         return False
 
 
-def free_port(host="127.0.0.1"):
+def free_port(host="127.0.0.1", family=socket.AF_INET):
     """A TCP port that was free a moment ago on host."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s = socket.socket(family, socket.SOCK_STREAM)
     try:
         s.bind((host, 0))
         return s.getsockname()[1]

@@ -15,6 +15,8 @@ import imaplib
 import os
 import re
 import signal
+import socket
+import subprocess
 import sys
 import threading
 import time
@@ -22,7 +24,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from imaptest import (BIN, Env, Script, TestFailure, binary_has_asan,  # noqa: E402
-                      capabilities, fail, is_listening, local_nonloopback_ipv4,
+                      capabilities, fail, free_port, is_listening, local_nonloopback_ipv4,
                       proc_ids, rss_kib, run_script, show, wait_for)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -324,6 +326,22 @@ def account_with_uid_or_gid_zero_is_never_served():
             env.check_exit(proc)
 
 
+@test
+def id_with_thousands_of_arguments_answered():
+    with Env() as env:
+        proc, c = env.start_inetd()
+        c.greeting()
+        pairs = b" ".join(b'"k%d" "v"' % i for i in range(3000))
+        c.sendline(b"a ID (" + pairs + b")")
+        _, tagged = c.response("a")
+        if status_of(tagged) not in (b"OK", b"BAD"):
+            fail("ID with 3000 pairs: %s" % show(tagged))
+        c.command("b", "NOOP", expect="OK")
+        c.logout()
+        proc.wait()
+        env.check_exit(proc)
+
+
 # ---------------------------------------------------------------------------
 # Standalone listener
 
@@ -498,6 +516,33 @@ def standalone_non_loopback_plaintext_auth_yes_allows_login():
         c.logout()
 
 
+def have_ipv6_loopback():
+    try:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        s.bind(("::1", 0))
+        s.close()
+        return True
+    except OSError:
+        return False
+
+
+@test
+def standalone_listens_on_every_listen_line_including_ipv6():
+    if not have_ipv6_loopback():
+        raise Skip("no IPv6 loopback here")
+    with Env() as env:
+        p6 = free_port("::1", socket.AF_INET6)
+        proc, port = env.start_standalone(extra=["listen = [::1]:%d" % p6])
+        wait_for(lambda: is_listening(p6), "[::1]:%d to listen" % p6, proc=proc)
+        for host, p in (("127.0.0.1", port), ("::1", p6)):
+            c = env.connect(p, host=host)
+            caps = capabilities(c.greeting())
+            if "LOGINDISABLED" in caps:
+                fail("%s counts as insecure: %s" % (host, sorted(caps)))
+            c.login()
+            c.logout()
+
+
 @test
 def standalone_sigterm_stops_listener():
     with Env() as env:
@@ -653,6 +698,26 @@ def config_check_missing_config_file_fails():
         r = env.run(["-t", "-c", missing])
         if r.returncode != 1 or missing.encode() not in r.stderr:
             fail("-t on a missing file: exit %d, stderr %s" % (r.returncode, show(r.stderr)))
+
+
+@test
+def unknown_option_fails_with_usage():
+    with Env() as env:
+        r = env.run(["-x"])
+        if r.returncode == 0 or b"usage" not in r.stderr.lower():
+            fail("-x: exit %d, stderr %s" % (r.returncode, show(r.stderr)))
+
+
+@test
+def inetd_with_bad_config_exits_with_file_and_line():
+    with Env() as env:
+        lines = env.base_config() + ["frobnicate = 1"]
+        conf = env.write_config(lines=lines)
+        proc = env.spawn([BIN, "-i", "-c", conf], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL)
+        rc = proc.wait()
+        if rc != 1 or ("%s:%d:" % (conf, len(lines))).encode() not in proc.stderr_text():
+            fail("-i with a bad config: exit %s, stderr %s" % (rc, show(proc.stderr_text())))
 
 
 @test
