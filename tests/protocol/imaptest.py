@@ -226,6 +226,15 @@ def proc_ids(pid):
     return uids, gids, groups
 
 
+def hwm_kib(pid):
+    """VmHWM (peak resident set) of pid in KiB."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    fail("no VmHWM for pid %d" % pid)
+
+
 def rss_kib(pid):
     """VmRSS of pid and its direct children, in KiB (0 if gone)."""
     total = 0

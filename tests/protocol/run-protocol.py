@@ -24,7 +24,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from imaptest import (BIN, Env, Script, TestFailure, binary_has_asan,  # noqa: E402
-                      capabilities, fail, free_port, is_listening, local_nonloopback_ipv4,
+                      capabilities, fail, free_port, hwm_kib, is_listening, local_nonloopback_ipv4,
                       proc_ids, rss_kib, run_script, show, wait_for)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -141,12 +141,26 @@ def line_over_max_line_length_bad_then_session_usable():
     with Env(config=["max_line_length = 1024"]) as env:
         proc, c = env.start_inetd()
         c.greeting()
-        # 200 KB: the server must drop it as it comes, not buffer it.
-        c.sendline(b"a NOOP " + b"x" * 200000)
+        c.sendline(b"a NOOP " + b"x" * 2000)
         line = c.expect_line()
         if not (line.startswith(b"a BAD") or line.startswith(b"* BAD")):
             fail("over-long line: expected a BAD, got %s" % show(line))
         c.command("b", "NOOP", expect="OK")
+        # 32 MiB in one line: the server drops it as it comes; its peak
+        # resident size must not grow by anything like the line.
+        base = hwm_kib(proc.pid)
+        c.send(b"c NOOP ")
+        chunk = b"y" * (1 << 20)
+        for _ in range(32):
+            c.send(chunk)
+        c.send(b"\r\n")
+        line = c.expect_line()
+        if not (line.startswith(b"c BAD") or line.startswith(b"* BAD")):
+            fail("32 MiB line: expected a BAD, got %s" % show(line))
+        c.command("d", "NOOP", expect="OK")
+        grew = hwm_kib(proc.pid) - base
+        if grew > 8 * 1024:
+            fail("peak RSS grew by %d KiB while a 32 MiB line was refused" % grew)
         c.login(tag="c")
         c.logout()
         proc.wait()
