@@ -8,10 +8,10 @@
 #include <stddef.h>
 
 struct buf {
-	char *data;	/* NULL until the first append */
-	size_t len;	/* bytes in use */
-	size_t cap;	/* bytes allocated */
-	size_t max;	/* len never exceeds this */
+	char *data; /* NULL until the first append */
+	size_t len; /* bytes in use */
+	size_t cap; /* bytes allocated */
+	size_t max; /* len never exceeds this */
 };
 
 /* Initialise an empty buffer that may hold at most max bytes

@@ -50,5 +50,9 @@ int tls_conn_write(struct tls_conn *c, const void *p, size_t n);
 void tls_conn_close(struct tls_conn **cp);
 /* Protocol and cipher of an established connection, for the log line. */
 const char *tls_conn_describe(const struct tls_conn *c);
+/* After tls_conn_read or tls_conn_write returned -1 for an error other
+ * than EAGAIN: a one-line reason for the log line. The string lives as
+ * long as c. */
+const char *tls_conn_error(const struct tls_conn *c);
 
 #endif

@@ -1,0 +1,441 @@
+/* Mailbox objects: open, sync into an in-memory view (UIDs, flags, sizes,
+ * internal dates, \Recent), keywords, and read-only views of message bytes.
+ * Reading never takes the lock: the list is replaced atomically, and a
+ * sync with nothing new reads no directory. */
+#include "maildir-private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/mem.h"
+
+/* Open sub of dirfd, creating it when missing (other software may create
+ * only cur/). */
+static int
+open_sub(int dirfd, const char *sub)
+{
+	int fd = openat(dirfd, sub,
+			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0 && errno == ENOENT && mkdirat(dirfd, sub, 0700) == 0)
+		fd = openat(dirfd, sub,
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return fd;
+}
+
+int
+md_box_open_raw(struct md_store *store, const char *name, struct md_box **box_r)
+{
+	struct md_box *box;
+	int dirfd;
+
+	*box_r = NULL;
+	dirfd = md_box_dir_open(store, name);
+	if (dirfd < 0)
+		return -1;
+	box = xcalloc(1, sizeof(*box));
+	box->store = store;
+	box->name = xstrdup(md_name_is_inbox(name) ? "INBOX" : name);
+	box->dirfd = dirfd;
+	box->watch_fd = -1;
+	box->cur_fd = open_sub(dirfd, "cur");
+	box->new_fd = open_sub(dirfd, "new");
+	box->tmp_fd = open_sub(dirfd, "tmp");
+	if (box->cur_fd < 0 || box->new_fd < 0 || box->tmp_fd < 0) {
+		md_set_syserr(store, "open", "cur, new or tmp");
+		md_box_free(&box);
+		return -1;
+	}
+	*box_r = box;
+	return 0;
+}
+
+/* Remove files left in tmp/ by writers that died more than 36 hours ago
+ * (the Maildir spec's rule): nobody is still writing them. */
+static void
+sweep_tmp(struct md_box *box)
+{
+	time_t limit = time(NULL) - 36 * 3600;
+	struct dirent *de;
+	DIR *d = md_opendir(box->tmp_fd);
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+
+		if (de->d_name[0] == '.' ||
+		    fstatat(box->tmp_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) <
+			    0 ||
+		    !S_ISREG(st.st_mode) || st.st_mtime >= limit ||
+		    st.st_atime >= limit)
+			continue;
+		log_info("maildir: removing stale tmp/%s", de->d_name);
+		if (unlinkat(box->tmp_fd, de->d_name, 0) < 0)
+			log_warn("maildir: unlink tmp/%s: %s", de->d_name,
+				 strerror(errno));
+	}
+	(void)closedir(d);
+}
+
+int
+md_box_open(struct md_store *store, const char *name, bool readonly,
+	    struct md_box **box_r)
+{
+	struct md_box *box;
+
+	*box_r = NULL;
+	if (md_box_open_raw(store, name, &box) < 0)
+		return -1;
+	box->readonly = readonly;
+	if (!readonly)
+		sweep_tmp(box);
+	if (md_box_sync(box, NULL) < 0) {
+		md_box_free(&box);
+		return -1;
+	}
+	*box_r = box;
+	return 0;
+}
+
+static void
+close_fd(int *fd)
+{
+	if (*fd >= 0)
+		(void)close(*fd);
+	*fd = -1;
+}
+
+static void
+free_view(struct md_box *box)
+{
+	uint32_t i;
+
+	for (i = 0; i < box->count; i++) {
+		free((char *)(uintptr_t)box->msgs[i].basename);
+		free(box->fnames[i]);
+	}
+	free(box->msgs);
+	free(box->fnames);
+	box->msgs = NULL;
+	box->fnames = NULL;
+	box->count = 0;
+}
+
+void
+md_box_free(struct md_box **boxp)
+{
+	struct md_box *box = *boxp;
+
+	if (box == NULL)
+		return;
+	*boxp = NULL;
+	if (box->has_lock)
+		md_box_unlock(box);
+	free_view(box);
+	md_keywords_clear(&box->kw);
+	md_uids_free(&box->vanished);
+	md_uids_free(&box->changed);
+	close_fd(&box->watch_fd);
+	close_fd(&box->cur_fd);
+	close_fd(&box->new_fd);
+	close_fd(&box->tmp_fd);
+	close_fd(&box->dirfd);
+	free(box->name);
+	free(box);
+}
+
+const char *
+md_box_name(const struct md_box *box)
+{
+	return box->name;
+}
+
+bool
+md_box_readonly(const struct md_box *box)
+{
+	return box->readonly;
+}
+
+uint32_t
+md_box_uidvalidity(const struct md_box *box)
+{
+	return box->uidvalidity;
+}
+
+uint32_t
+md_box_uidnext(const struct md_box *box)
+{
+	return box->uidnext;
+}
+
+const struct md_msg *
+md_box_messages(const struct md_box *box, uint32_t *count_r)
+{
+	*count_r = box->count;
+	return box->msgs;
+}
+
+long
+md_box_find(const struct md_box *box, uint32_t uid)
+{
+	uint32_t lo = 0, hi = box->count;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (box->msgs[mid].uid == uid)
+			return (long)mid;
+		if (box->msgs[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+const char *const *
+md_box_keywords(const struct md_box *box)
+{
+	return (const char *const *)box->kw.names;
+}
+
+int
+md_box_lock(struct md_box *box)
+{
+	if (box->has_lock)
+		return 0;
+	if (md_lock_store(box->store, box->dirfd, MD_UIDLIST_LOCK) < 0)
+		return -1;
+	box->has_lock = true;
+	return 0;
+}
+
+void
+md_box_unlock(struct md_box *box)
+{
+	if (!box->has_lock)
+		return;
+	md_lock_release(box->dirfd, MD_UIDLIST_LOCK);
+	box->has_lock = false;
+}
+
+char *
+md_refind(int cur_fd, const char *base, size_t base_len)
+{
+	DIR *d = md_opendir(cur_fd);
+	struct dirent *de;
+	char *found = NULL;
+
+	if (d == NULL)
+		return NULL;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, base, base_len) == 0 &&
+		    (de->d_name[base_len] == ':' ||
+		     de->d_name[base_len] == '\0')) {
+			found = xstrdup(de->d_name);
+			break;
+		}
+	}
+	(void)closedir(d);
+	return found;
+}
+
+/* Fill one message of the new view from record r. */
+static void
+fill_msg(struct md_msg *m, struct md_rec *r, const struct md_msg *old,
+	 bool is_recent)
+{
+	struct md_fname f;
+
+	md_fname_parse(r->name, &f);
+	m->uid = r->uid;
+	m->flags = f.flags;
+	m->keywords = f.keywords;
+	m->size = r->size;
+	m->vsize = f.has_vsize ? f.vsize : 0;
+	m->internal_date = (time_t)r->mtime;
+	if (old != NULL) {
+		m->recent = old->recent;
+		m->basename = old->basename;
+	} else {
+		m->recent = is_recent;
+		m->basename = xstrndup(f.base, f.base_len);
+	}
+}
+
+void
+md_box_apply(struct md_box *box, struct md_uidlist *ul, bool claim_recent,
+	     uint32_t recent_from, struct md_sync_result *result)
+{
+	struct md_msg *msgs = xcalloc(ul->count + 1, sizeof(*msgs));
+	char **fnames = xcalloc(ul->count + 1, sizeof(*fnames));
+	bool reset =
+		box->uidvalidity != 0 && box->uidvalidity != ul->uidvalidity;
+	uint32_t old_max =
+		box->count && !reset ? box->msgs[box->count - 1].uid : 0;
+	size_t i = 0, j, first_new = ul->count;
+
+	box->vanished.count = 0;
+	box->changed.count = 0;
+	for (j = 0; j < ul->count; j++) {
+		struct md_rec *r = &ul->recs[j];
+		const struct md_msg *old = NULL;
+
+		while (!reset && i < box->count && box->msgs[i].uid < r->uid) {
+			md_uids_push(&box->vanished, box->msgs[i].uid);
+			free((char *)(uintptr_t)box->msgs[i].basename);
+			free(box->fnames[i++]);
+		}
+		if (!reset && i < box->count && box->msgs[i].uid == r->uid) {
+			old = &box->msgs[i];
+			free(box->fnames[i++]);
+		}
+		fill_msg(&msgs[j], r, old,
+			 claim_recent && r->uid >= recent_from);
+		if (old != NULL && (old->flags != msgs[j].flags ||
+				    old->keywords != msgs[j].keywords))
+			md_uids_push(&box->changed, r->uid);
+		if (r->uid > old_max && first_new == ul->count)
+			first_new = j;
+		fnames[j] = r->name;
+		r->name = NULL;
+	}
+	for (; i < box->count; i++) {
+		if (!reset)
+			md_uids_push(&box->vanished, box->msgs[i].uid);
+		free((char *)(uintptr_t)box->msgs[i].basename);
+		free(box->fnames[i]);
+	}
+	free(box->msgs);
+	free(box->fnames);
+	box->msgs = msgs;
+	box->fnames = fnames;
+	box->count = (uint32_t)ul->count;
+	box->cap = box->count;
+	box->uidvalidity = ul->uidvalidity;
+	box->uidnext = ul->uidnext;
+	if (result != NULL) {
+		result->uidvalidity_changed = reset;
+		result->vanished = box->vanished.uids;
+		result->vanished_count = box->vanished.count;
+		result->changed = box->changed.uids;
+		result->changed_count = box->changed.count;
+		result->first_new = (uint32_t)first_new;
+	}
+}
+
+/* Nothing changed since the last sync: same list file, same directories. */
+static bool
+unchanged(struct md_box *box)
+{
+	struct md_uidlist stamps = {0};
+	struct stat st;
+
+	if (box->uidvalidity == 0 ||
+	    fstatat(box->dirfd, MD_UIDLIST, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    st.st_ino != box->list_st.st_ino ||
+	    st.st_size != box->list_st.st_size ||
+	    st.st_mtim.tv_sec != box->list_st.st_mtim.tv_sec ||
+	    st.st_mtim.tv_nsec != box->list_st.st_mtim.tv_nsec)
+		return false;
+	stamps.new_mtime = box->new_mtime;
+	stamps.cur_mtime = box->cur_mtime;
+	return md_stamps_current(&stamps, box->new_fd, box->cur_fd);
+}
+
+/* Compare keyword tables; replace box->kw by kw. */
+static bool
+take_keywords(struct md_box *box, struct md_keywords *kw)
+{
+	bool changed = false;
+	int i;
+
+	for (i = 0; i < MD_MAX_KEYWORDS; i++)
+		if ((kw->names[i] == NULL) != (box->kw.names[i] == NULL) ||
+		    (kw->names[i] && strcmp(kw->names[i], box->kw.names[i])))
+			changed = true;
+	md_keywords_clear(&box->kw);
+	box->kw = *kw;
+	return changed;
+}
+
+/* Read the list; lock and scan when the directories changed, when \Recent
+ * must be claimed, or after a crashed EXDEV move. *recent_from gets the
+ * first UID that is \Recent for this box object: the ones it claimed, or
+ * for a read-only box the ones nobody claimed yet (shown, not taken). */
+static int
+load_list(struct md_box *box, struct md_uidlist *ul, uint32_t *recent_from)
+{
+	bool claim = !box->readonly;
+	int r;
+
+	r = md_uidlist_read(box->dirfd, ul, &box->list_st);
+	/* Nothing changed on disk and nothing to claim: no lock needed. */
+	if (r > 0 && md_stamps_current(ul, box->new_fd, box->cur_fd) &&
+	    (!claim || ul->recent_uid >= ul->uidnext) &&
+	    faccessat(box->dirfd, MD_MOVE_JOURNAL, F_OK, AT_SYMLINK_NOFOLLOW) <
+		    0) {
+		*recent_from = claim ? ul->uidnext : ul->recent_uid;
+		return 0;
+	}
+	md_uidlist_clear(ul);
+	if (md_box_lock(box) < 0)
+		return -1;
+	r = md_sync_locked(box->store, box->dirfd, box->new_fd, box->cur_fd,
+			   false, ul, claim ? recent_from : NULL);
+	if (!claim)
+		*recent_from = ul->recent_uid;
+	/* Still under the lock, so this is the list just read or written. */
+	if (fstatat(box->dirfd, MD_UIDLIST, &box->list_st,
+		    AT_SYMLINK_NOFOLLOW) < 0)
+		memset(&box->list_st, 0, sizeof(box->list_st));
+	md_box_unlock(box);
+	if (r < 0)
+		md_uidlist_clear(ul);
+	return r;
+}
+
+int
+md_box_sync(struct md_box *box, struct md_sync_result *result)
+{
+	struct md_uidlist ul;
+	struct md_keywords kw;
+	uint32_t recent_from;
+	bool kw_changed;
+	struct stat st;
+
+	if (result != NULL)
+		memset(result, 0, sizeof(*result));
+	if (fstat(box->dirfd, &st) == 0 && st.st_nlink == 0) {
+		md_set_error(box->store, MD_ERR_NOTFOUND,
+			     "Mailbox was deleted");
+		return -1;
+	}
+	if (unchanged(box)) {
+		if (result != NULL)
+			result->first_new = box->count;
+		return 0;
+	}
+	if (load_list(box, &ul, &recent_from) < 0)
+		return -1;
+	if (md_keywords_read(box->dirfd, &kw) < 0) {
+		md_uidlist_clear(&ul);
+		md_set_error(box->store, MD_ERR_INTERNAL,
+			     "Internal store error");
+		return -1;
+	}
+	kw_changed = take_keywords(box, &kw);
+	box->new_mtime = ul.new_mtime;
+	box->cur_mtime = ul.cur_mtime;
+	md_box_apply(box, &ul, true, recent_from, result);
+	if (result != NULL)
+		result->keywords_changed = kw_changed;
+	md_uidlist_clear(&ul);
+	return 0;
+}

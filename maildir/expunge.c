@@ -1,0 +1,135 @@
+/* Expunge: unlink message files and drop their UID records.
+ *
+ * Steps and crash states (under the list lock):
+ *   1. unlink each cur/ file    [crash: some files gone, records remain;
+ *      the next sync drops the records of the gone files]
+ *   2. fsync cur/ once          [so an expunge can't come back after a
+ *      power cut once the list has forgotten it]
+ *   3. write the list without the records   [crash before: as after 1] */
+#include "maildir-private.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/mem.h"
+
+/* Step 1 for one message; 0 (gone now) or -1. */
+static int
+unlink_msg(struct md_box *box, uint32_t idx)
+{
+	const struct md_msg *m = &box->msgs[idx];
+	char *found;
+
+	if (unlinkat(box->cur_fd, box->fnames[idx], 0) == 0)
+		return 0;
+	if (errno != ENOENT) {
+		md_set_syserr(box->store, "unlink", box->fnames[idx]);
+		return -1;
+	}
+	/* Renamed by a flag change elsewhere, or already expunged. */
+	found = md_refind(box->cur_fd, m->basename, strlen(m->basename));
+	if (found == NULL)
+		return 0;
+	if (unlinkat(box->cur_fd, found, 0) < 0 && errno != ENOENT) {
+		md_set_syserr(box->store, "unlink", found);
+		free(found);
+		return -1;
+	}
+	free(found);
+	return 0;
+}
+
+/* Drop box->msgs[idx] from the view. */
+static void
+view_remove(struct md_box *box, uint32_t idx)
+{
+	free((char *)(uintptr_t)box->msgs[idx].basename);
+	free(box->fnames[idx]);
+	memmove(&box->msgs[idx], &box->msgs[idx + 1],
+		(box->count - idx - 1) * sizeof(*box->msgs));
+	memmove(&box->fnames[idx], &box->fnames[idx + 1],
+		(box->count - idx - 1) * sizeof(*box->fnames));
+	box->count--;
+}
+
+/* Step 3: the list without the records of done (sorted UIDs). */
+static int
+drop_records(struct md_box *box, const struct md_uids *done)
+{
+	struct md_uidlist ul;
+	size_t i;
+	int r = md_sync_locked(box->store, box->dirfd, box->new_fd, box->cur_fd,
+			       false, &ul, NULL);
+
+	if (r < 0)
+		return -1;
+	for (i = 0; i < done->count; i++) {
+		struct md_rec *rec = md_uidlist_find(&ul, done->uids[i]);
+
+		if (rec != NULL) {
+			free(rec->name);
+			rec->name = NULL;
+		}
+	}
+	md_uidlist_compact(&ul);
+	r = md_uidlist_write(box->dirfd, &ul);
+	if (r < 0)
+		md_set_syserr(box->store, "write", MD_UIDLIST);
+	md_uidlist_clear(&ul);
+	return r;
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+int
+md_box_expunge(struct md_box *box, const uint32_t *uids, size_t count,
+	       struct md_uids *expunged_r)
+{
+	struct md_uids done = {0};
+	size_t i;
+	int ret = -1;
+
+	if (box->readonly) {
+		md_set_error(box->store, MD_ERR_PERM, "Mailbox is read-only");
+		return -1;
+	}
+	if (md_box_lock(box) < 0)
+		return -1;
+	for (i = 0; i < count; i++) {
+		long idx = md_box_find(box, uids[i]);
+
+		if (idx < 0)
+			continue;
+		if (unlink_msg(box, (uint32_t)idx) < 0)
+			break;
+		FAULT_POINT("expunge.after-unlink");
+		md_uids_push(&done, uids[i]);
+		view_remove(box, (uint32_t)idx);
+	}
+	if (done.count > 0) {
+		qsort(done.uids, done.count, sizeof(*done.uids), cmp_u32);
+		/* Step 2: once per batch, before the list forgets them. */
+		if (md_fsync_dir(box->cur_fd, "cur") < 0)
+			md_set_syserr(box->store, "fsync", "cur");
+		FAULT_POINT("expunge.after-fsync");
+		if (drop_records(box, &done) == 0 && i == count)
+			ret = 0;
+		FAULT_POINT("expunge.after-list");
+	} else if (i == count) {
+		ret = 0;
+	}
+	md_box_unlock(box);
+	for (i = 0; i < done.count; i++)
+		md_uids_push(expunged_r, done.uids[i]);
+	md_uids_free(&done);
+	return ret;
+}

@@ -1,0 +1,229 @@
+/* Internals of maildir/: shared by its .c files and its unit tests, never
+ * included from outside maildir/ (make lint checks). */
+#ifndef MAILDIR_MAILDIR_PRIVATE_H
+#define MAILDIR_MAILDIR_PRIVATE_H
+
+#include "maildir.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+/* Fault points for crash tests: in -DIMAPMOVED_FAULTS builds, the process
+ * calls _exit(99) when env IMAPMOVED_FAULT names the point ("name", or
+ * "name:N" for its N-th hit). Release builds compile them to nothing.
+ * The points: append.after-fsync, append.after-lock, append.after-rename,
+ * append.after-list; flags.after-rename (per message); expunge.after-unlink
+ * (per message), expunge.after-fsync, expunge.after-list; copy.after-link
+ * (per message), copy.after-list; move.after-rename (per message),
+ * move.exdev-after-unlink (per message), move.after-fsync,
+ * move.after-target-list, move.after-source-list; sync.after-new-rename
+ * (per file); uidlist.after-write, uidlist.after-fsync,
+ * uidlist.after-rename (per list write). */
+#ifdef IMAPMOVED_FAULTS
+void md_fault_point(const char *name);
+#define FAULT_POINT(name) md_fault_point(name)
+/* In fault builds, env IMAPMOVED_FAKE_EXDEV=1 makes move's rename fail with
+ * EXDEV, to exercise the cross-filesystem fallback. */
+bool md_fault_fake_exdev(void);
+#else
+#define FAULT_POINT(name) ((void)0)
+#define md_fault_fake_exdev() false
+#endif
+
+#define MD_UIDLIST "imapmoved-uidlist"
+#define MD_UIDLIST_LOCK "imapmoved-uidlist.lock"
+#define MD_UIDLIST_TMP "imapmoved-uidlist.tmp"
+#define MD_KEYWORDS "imapmoved-keywords"
+#define MD_SUBSCRIPTIONS "subscriptions"
+#define MD_SUBSCRIPTIONS_LOCK "subscriptions.lock"
+#define MD_MOVE_JOURNAL "imapmoved-move-journal"
+#define MD_MAX_NAME 255
+/* Every upper-case letter bit of struct md_msg flags. */
+#define MD_FLAG_ALL 0x3ffffffu
+
+struct md_store {
+	char *root;
+	int root_fd;
+	unsigned lock_stale_secs;
+	unsigned lock_wait_secs;
+	size_t max_message;
+	enum md_err err;
+	char err_text[160];
+};
+
+/* ---- errors (store.c) ---- */
+void md_set_error(struct md_store *store, enum md_err err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Log "what path: strerror(errno)" and set the kind from errno (ENOSPC and
+ * EDQUOT: NOSPACE; EACCES, EPERM, EROFS: PERM; else INTERNAL). */
+void md_set_syserr(struct md_store *store, const char *what, const char *path);
+
+/* ---- names (mdname.c) ---- */
+bool md_name_is_inbox(const char *name);
+/* The directory name of a UTF-8 mailbox name: "" for INBOX, else "." +
+ * modified UTF-7. Returns 0 or -1 (invalid name). out has MD_MAX_NAME+1. */
+int md_name_to_dir(const char *name, char *out, size_t outsize);
+/* The UTF-8 name of directory entry dir (".xxx"); -1 when it is not a
+ * folder name we can decode. */
+int md_dir_to_name(const char *dir, char *out, size_t outsize);
+/* Open the folder directory of name (O_DIRECTORY|O_NOFOLLOW). Sets NOTFOUND
+ * when missing or not selectable (no cur/). Returns the fd or -1. */
+int md_box_dir_open(struct md_store *store, const char *name);
+
+/* ---- file names (filename.c) ---- */
+struct md_fname {
+	const char *base; /* points into the parsed name */
+	size_t base_len;
+	uint32_t flags;
+	uint32_t keywords;
+	bool has_size;
+	size_t size;
+	bool has_vsize; /* ",W=": the size with CRLF line ends */
+	size_t vsize;
+};
+/* Split a file name into base, flags and keywords and find ",S=". Letters
+ * other than A-Z and a-z in the info are ignored. */
+void md_fname_parse(const char *name, struct md_fname *f);
+/* Build "base:2,<flags>" into out (ASCII order). Returns 0 or -1 when out
+ * is too small. */
+int md_fname_build(const char *base, size_t base_len, uint32_t flags,
+		   uint32_t keywords, char *out, size_t outsize);
+/* A new unique base name with ",S=size" (and ",W=vsize" unless 0). */
+int md_fname_unique(size_t size, size_t vsize, char *out, size_t outsize);
+
+/* ---- locks (lock.c) ---- */
+/* Take the dot-lock lockname in directory dirfd. Returns 1 when taken, 0
+ * when it could not be taken within wait_secs, -1 on error (logged). */
+int md_lock_take(int dirfd, const char *lockname, unsigned stale_secs,
+		 unsigned wait_secs);
+/* Remove the lock (logs on failure). */
+void md_lock_release(int dirfd, const char *lockname);
+/* Same as md_lock_take, setting LOCKED / INTERNAL on the store. 0 or -1. */
+int md_lock_store(struct md_store *store, int dirfd, const char *lockname);
+
+/* ---- the UID list (uidlist.c) ---- */
+struct md_rec {
+	uint32_t uid;
+	size_t size;
+	int64_t mtime;
+	char *name; /* full file name in cur/ (or new/), malloc'd */
+};
+struct md_uidlist {
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	uint32_t recent_uid; /* first UID not yet claimed as \Recent */
+	struct timespec new_mtime, cur_mtime; /* 0 means "rescan" */
+	struct md_rec *recs;
+	size_t count, cap;
+};
+/* Parse a list; -1 when it is not a valid list (any garbage). */
+int md_uidlist_parse(const char *data, size_t len, struct md_uidlist *ul);
+/* Read MD_UIDLIST in dirfd: 1 read, 0 missing, -1 unreadable/garbage
+ * (logged; ul is then empty but for uidvalidity: the old value when it
+ * could be salvaged from the garbage, so the new one can differ, else 0). st_r
+ * (may be NULL) gets the file's stat. */
+int md_uidlist_read(int dirfd, struct md_uidlist *ul, struct stat *st_r);
+/* Serialise into a malloc'd string (caller frees). */
+char *md_uidlist_format(const struct md_uidlist *ul, size_t *len_r);
+/* Atomically replace MD_UIDLIST in dirfd (temp, fsync, rename, fsync dir).
+ * Caller holds the lock. Returns 0 or -1 with errno set (logged). */
+int md_uidlist_write(int dirfd, const struct md_uidlist *ul);
+void md_uidlist_clear(struct md_uidlist *ul);
+struct md_rec *md_uidlist_add(struct md_uidlist *ul, uint32_t uid,
+			      const char *name, size_t size, int64_t mtime);
+/* Binary search by uid; NULL when absent. */
+struct md_rec *md_uidlist_find(const struct md_uidlist *ul, uint32_t uid);
+/* Remove records whose name is NULL (compacts the array). */
+void md_uidlist_compact(struct md_uidlist *ul);
+/* A fresh UIDVALIDITY: the clock, but never equal to not_this. */
+uint32_t md_uidvalidity_new(uint32_t not_this);
+
+/* ---- keywords (keywords.c) ---- */
+struct md_keywords {
+	char *names[MD_MAX_KEYWORDS];
+};
+/* Read MD_KEYWORDS of dirfd ("<index> <name>" lines, the dovecot-keywords
+ * format). A missing file gives no keywords. Returns 0 or -1. */
+int md_keywords_read(int dirfd, struct md_keywords *kw);
+int md_keywords_write(int dirfd, const struct md_keywords *kw);
+void md_keywords_clear(struct md_keywords *kw);
+/* Index of name or -1. */
+int md_keywords_find(const struct md_keywords *kw, const char *name);
+/* Index of name, adding it in the first free slot; -1 when full. *added_r
+ * tells whether the table changed. */
+int md_keywords_add(struct md_keywords *kw, const char *name, bool *added_r);
+/* Map keyword bits from table from into table to (adding as needed).
+ * Returns 0, or -1 when to is full. *added_r is set when to changed. */
+int md_keywords_map(const struct md_keywords *from, uint32_t bits,
+		    struct md_keywords *to, uint32_t *out_r, bool *added_r);
+
+/* ---- box internals (box.c, sync.c) ---- */
+struct md_box {
+	struct md_store *store;
+	char *name;
+	int dirfd;
+	int cur_fd, new_fd, tmp_fd;
+	bool readonly;
+	bool has_lock;
+	uint32_t uidvalidity, uidnext;
+	struct md_msg *msgs;
+	char **fnames; /* parallel to msgs: current file name in cur/ */
+	uint32_t count, cap;
+	struct md_keywords kw;
+	struct md_uids vanished, changed;
+	int watch_fd;
+	int watch_dir_wd; /* the watch on the box directory itself */
+	/* What the last sync saw, for the no-work check. */
+	struct stat list_st;
+	struct timespec new_mtime, cur_mtime;
+};
+/* Open a folder's directories without syncing it (for append, copy and
+ * move targets). Returns 0 or -1 (NOTFOUND, BADNAME, ...). */
+int md_box_open_raw(struct md_store *store, const char *name,
+		    struct md_box **box_r);
+/* Copy file src_name of directory src_fd into box's tmp/ (fsync'd, mtime
+ * set), then rename it to cur/dst_name without replacing. Returns 0, or -1
+ * with errno set (logged). */
+int md_copy_file(int src_fd, const char *src_name, struct md_box *box,
+		 const char *dst_name, int64_t mtime);
+/* Lock the box's list (idempotent within the box); 0 or -1 (LOCKED...). */
+int md_box_lock(struct md_box *box);
+void md_box_unlock(struct md_box *box);
+/* Under the lock: read the list, scan new/ and cur/ (moving new/ files to
+ * cur/, assigning UIDs, dropping vanished records, deduplicating after an
+ * EXDEV move) and write the list when it changed. force: scan even when the
+ * recorded mtimes match. With recent_from_r, the messages not yet claimed as
+ * \Recent are claimed: *recent_from_r gets the first claimed UID (uidnext
+ * when none). Returns 0 or -1 (error set on the store). */
+int md_sync_locked(struct md_store *store, int dirfd, int new_fd, int cur_fd,
+		   bool force, struct md_uidlist *ul, uint32_t *recent_from_r);
+/* After a crash inside an EXDEV move (move.c), the source box holds a
+ * journal naming the target folder and the base names being moved: each
+ * file present in both is removed from the source. Returns 0 or -1. */
+int md_recover_journal(struct md_store *store, int dirfd, int cur_fd);
+/* Do the recorded mtimes of new/ and cur/ match the directories? */
+bool md_stamps_current(const struct md_uidlist *ul, int new_fd, int cur_fd);
+/* Open a fresh directory stream on directory fd (own offset). */
+DIR *md_opendir(int fd);
+void md_uids_push(struct md_uids *u, uint32_t uid);
+/* Replace the box's view by ul (taking its names), computing the sync result
+ * arrays. */
+void md_box_apply(struct md_box *box, struct md_uidlist *ul, bool claim_recent,
+		  uint32_t recent_from, struct md_sync_result *result);
+/* Find the current cur/ (or new/) name of a file with base name base by
+ * reading cur/; returns a malloc'd name or NULL. */
+char *md_refind(int cur_fd, const char *base, size_t base_len);
+/* rename(2) that never replaces: renameat2(RENAME_NOREPLACE), or where the
+ * filesystem lacks it, a check then renameat (racy only there). 0 or -1
+ * with errno (EEXIST when the new name exists). */
+int md_rename_noreplace(int olddirfd, const char *oldname, int newdirfd,
+			const char *newname);
+/* fsync a directory fd, logging on failure. 0 or -1 with errno. */
+int md_fsync_dir(int fd, const char *what);
+/* The state of a directory as recorded in the list: its mtime, or zero
+ * when it was modified too recently to be trusted (same-tick problem). */
+void md_dir_stamp(int fd, struct timespec *ts_r);
+
+#endif

@@ -1,0 +1,183 @@
+/* The authenticate hook's logic: passwd-file lookup, crypt(3) check,
+ * failure delay, then the privilege drop and the maildir path. An unknown
+ * user and a wrong password get the same answer after the same work, and
+ * the log says which (never the password). Nothing here touches mail.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/mem.h"
+
+unsigned
+auth_failure_delay(unsigned base, unsigned n)
+{
+	unsigned d = base;
+
+	while (n > 1 && d < AUTH_MAX_DELAY) {
+		d *= 2;
+		n--;
+	}
+	return d < AUTH_MAX_DELAY ? d : AUTH_MAX_DELAY;
+}
+
+/* A client-supplied name made safe for a log line: printable ASCII, at
+ * most 64 bytes. */
+static void
+log_safe(const char *in, char *out, size_t outlen)
+{
+	size_t i;
+
+	for (i = 0; in[i] != '\0' && i + 1 < outlen && i < 64; i++) {
+		out[i] = in[i];
+		if (in[i] <= 0x20 || in[i] >= 0x7f)
+			out[i] = '?';
+	}
+	out[i] = '\0';
+}
+
+static void
+sleep_secs(unsigned secs, volatile sig_atomic_t *stop)
+{
+	struct timespec ts = {(time_t)secs, 0};
+	sigset_t mask;
+
+	/* Sleep with SIGTERM unblocked, so a shutdown cuts the delay short
+	 * even though the session keeps it blocked outside its ppoll(). */
+	if (secs == 0 || sigprocmask(SIG_BLOCK, NULL, &mask) < 0)
+		return;
+	(void)sigdelset(&mask, SIGTERM);
+	while (ppoll(NULL, 0, &ts, &mask) < 0 && errno == EINTR &&
+	       (stop == NULL || !*stop))
+		;
+}
+
+static enum auth_outcome
+failed(struct auth_state *st, const char *user, const char *reason)
+{
+	char name[80];
+
+	st->failures++;
+	log_safe(user, name, sizeof(name));
+	log_info("login failed: user=%s reason=\"%s\" failures=%u", name,
+		 reason, st->failures);
+	sleep_secs(
+		auth_failure_delay(st->cfg->auth_failure_delay, st->failures),
+		st->stop);
+	return AUTH_OUTCOME_FAIL;
+}
+
+/* The uid and gid to serve e's mail as: its own, else the config's. */
+static int
+user_ids(const struct server_config *cfg, const struct passwd_entry *e,
+	 uid_t *uid_r, gid_t *gid_r)
+{
+	if (geteuid() != 0) {
+		*uid_r = geteuid();
+		*gid_r = getegid();
+		return 0;
+	}
+	if (!e->has_uid && !cfg->has_default_uid) {
+		log_error("login: user %s has no uid and default_uid is unset",
+			  e->user);
+		return -1;
+	}
+	if (!e->has_gid && !cfg->has_default_gid) {
+		log_error("login: user %s has no gid and default_gid is unset",
+			  e->user);
+		return -1;
+	}
+	*uid_r = e->has_uid ? e->uid : cfg->default_uid;
+	*gid_r = e->has_gid ? e->gid : cfg->default_gid;
+	return 0;
+}
+
+/* The user's Maildir root from the template, or NULL (logged). */
+static char *
+user_maildir(const struct server_config *cfg, const struct passwd_entry *e)
+{
+	char *home = NULL, *path = NULL;
+	const char *why = NULL;
+
+	if (e->home != NULL) {
+		home = xstrdup(e->home);
+	} else if (cfg->default_home != NULL &&
+		   mailpath_expand(cfg->default_home, e->user, NULL, &home,
+				   &why) < 0) {
+		log_error("login: user %s: default_home: %s", e->user, why);
+		return NULL;
+	}
+	if (mailpath_expand(cfg->maildir, e->user, home, &path, &why) < 0)
+		log_error("login: user %s: maildir: %s", e->user, why);
+	free(home);
+	return path;
+}
+
+/* The password matched: drop privileges and find the Maildir. */
+static enum auth_outcome
+succeeded(struct auth_state *st, const struct passwd_entry *e, char **maildir_r,
+	  char **user_r)
+{
+	uid_t uid;
+	gid_t gid;
+	char *path;
+
+	if (user_ids(st->cfg, e, &uid, &gid) < 0)
+		return AUTH_OUTCOME_TEMPFAIL;
+	path = user_maildir(st->cfg, e);
+	if (path == NULL)
+		return AUTH_OUTCOME_TEMPFAIL;
+	if (privdrop(uid, gid) < 0) {
+		free(path);
+		return AUTH_OUTCOME_FATAL;
+	}
+	log_info("login: user=%s uid=%lu maildir=%s", e->user,
+		 (unsigned long)getuid(), path);
+	*maildir_r = path;
+	*user_r = xstrdup(e->user);
+	return AUTH_OUTCOME_OK;
+}
+
+enum auth_outcome
+auth_login(struct auth_state *st, const char *authzid, const char *user,
+	   const char *pass, char **maildir_r, char **user_r)
+{
+	struct passwd_file *pf = NULL;
+	const struct passwd_entry *e;
+	enum auth_outcome r;
+	char err[512];
+	int v;
+
+	if (passwd_load(st->cfg->passwd_file, &pf, err, sizeof(err)) < 0) {
+		log_error("login: %s", err);
+		return AUTH_OUTCOME_TEMPFAIL;
+	}
+	e = passwd_lookup(pf, user);
+	if (e == NULL) {
+		passwd_verify_dummy(pf, pass);
+		r = failed(st, user, "unknown user");
+	} else if ((v = passwd_verify(e, pass)) <= 0) {
+		if (v < 0)
+			log_error("login: user %s: libcrypt refused the hash "
+				  "on line %u",
+				  e->user, e->line);
+		r = failed(st, user,
+			   v < 0 ? "unusable hash" : "wrong password");
+	} else if (authzid != NULL && authzid[0] != '\0' &&
+		   strcmp(authzid, user) != 0) {
+		/* No proxy logins: acting as another user is refused like a
+		 * wrong password. */
+		r = failed(st, user, "authorization identity differs");
+	} else {
+		r = succeeded(st, e, maildir_r, user_r);
+	}
+	passwd_free(&pf);
+	return r;
+}

@@ -1,0 +1,323 @@
+/* One connection's life: TLS when asked, the greeting, then a loop that
+ * waits for client bytes (with the autologout timer of RFC 3501 section
+ * 5.4), feeds them to protocol/ and flushes what it wrote. Also the two
+ * hooks protocol/ calls back: write (buffered here) and authenticate
+ * (auth.c). Runs in a forked child or the inetd process; never accepts.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/buf.h"
+#include "protocol/imap.h"
+
+/* Output is sent when input processing returns, or earlier once this much
+ * is waiting (a large FETCH must not pile up in memory). */
+#define SESSION_FLUSH_AT ((size_t)64 * 1024)
+#define SESSION_READ_CHUNK ((size_t)16 * 1024)
+
+struct session {
+	const struct session_params *p;
+	struct transport t;
+	struct buf out;
+	struct auth_state auth;
+	struct imap_session *imap;
+	bool is_lost; /* a write failed: the client is gone */
+	const char *end_reason;
+};
+
+static volatile sig_atomic_t session_got_term;
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	session_got_term = 1;
+}
+
+static void
+flush(struct session *s)
+{
+	if (s->out.len == 0 || s->is_lost)
+		return;
+	if (transport_write(&s->t, s->out.data, s->out.len) < 0) {
+		log_debug("write: %s", transport_error(&s->t, errno));
+		s->is_lost = true;
+		if (s->end_reason == NULL)
+			s->end_reason = "write failed";
+	}
+	buf_reset(&s->out);
+}
+
+static int
+hook_write(void *ctx, const void *data, size_t len)
+{
+	struct session *s = ctx;
+
+	if (s->is_lost)
+		return -1;
+	/* The buffer has no maximum; SESSION_FLUSH_AT bounds it. */
+	(void)buf_append(&s->out, data, len);
+	if (s->out.len >= SESSION_FLUSH_AT)
+		flush(s);
+	return s->is_lost ? -1 : 0;
+}
+
+/* Privileges may be half dropped: no further command may run, not even
+ * one already pipelined, so the process ends here. */
+static void __attribute__((noreturn)) abort_session(struct session *s)
+{
+	static const char bye[] = "* BYE Internal error, session ";
+
+	flush(s);
+	(void)buf_printf(&s->out, "%s%s\r\n", bye, s->p->session_id);
+	flush(s);
+	log_error("session ended: privilege drop failed");
+	_exit(1);
+}
+
+static enum imap_auth_result
+hook_authenticate(void *ctx, const char *authzid, const char *user,
+		  const char *pass, char **maildir_r, char **user_r)
+{
+	struct session *s = ctx;
+
+	/* The login's reply waits in the buffer until the check is done;
+	 * send what came before it now, so the client is not kept waiting
+	 * on earlier pipelined answers during the failure delay. */
+	flush(s);
+	switch (auth_login(&s->auth, authzid, user, pass, maildir_r, user_r)) {
+	case AUTH_OUTCOME_OK:
+		return IMAP_AUTH_OK;
+	case AUTH_OUTCOME_FAIL:
+		return IMAP_AUTH_FAIL;
+	case AUTH_OUTCOME_TEMPFAIL:
+		return IMAP_AUTH_TEMPFAIL;
+	case AUTH_OUTCOME_FATAL:
+		break;
+	}
+	abort_session(s);
+}
+
+static double
+now_secs(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Wait until the client sent something. Returns 1 when readable, 0 when
+ * timeout_secs passed, -1 when SIGTERM arrived. SIGTERM is blocked except
+ * inside ppoll(), so it cannot slip in between the check and the wait. */
+static int
+wait_input(struct session *s, unsigned timeout_secs, const sigset_t *mask)
+{
+	double deadline = now_secs() + timeout_secs, left;
+	struct pollfd pfd = {s->t.fd_in, POLLIN, 0};
+	struct timespec ts;
+	int r;
+
+	if (transport_pending(&s->t))
+		return 1;
+	for (;;) {
+		if (session_got_term)
+			return -1;
+		left = deadline - now_secs();
+		if (left <= 0)
+			return 0;
+		ts.tv_sec = (time_t)left;
+		ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
+		r = ppoll(&pfd, 1, &ts, mask);
+		if (r > 0)
+			return 1;
+		if (r < 0 && errno != EINTR) {
+			log_error("ppoll: %s", strerror(errno));
+			return 0;
+		}
+	}
+}
+
+static bool
+start_tls(struct session *s)
+{
+	char err[256];
+
+	err[0] = '\0';
+	if (transport_start_tls(&s->t, s->p->tls, s->p->cfg->login_timeout, err,
+				sizeof(err)) < 0) {
+		log_info("TLS handshake failed: %s", err);
+		s->end_reason = "TLS handshake failed";
+		return false;
+	}
+	log_info("TLS started: %s", transport_tls_describe(&s->t));
+	return true;
+}
+
+/* Act on what protocol/ asked for. Returns false when the session ends. */
+static bool
+after_input(struct session *s, enum imap_status st)
+{
+	flush(s);
+	if (s->is_lost)
+		return false;
+	switch (st) {
+	case IMAP_STATUS_CONTINUE:
+		return true;
+	case IMAP_STATUS_STARTTLS:
+		if (s->p->tls == NULL || !start_tls(s))
+			return false;
+		imap_session_tls_started(s->imap);
+		return true;
+	case IMAP_STATUS_CLOSE:
+		if (s->end_reason == NULL)
+			s->end_reason = "closed";
+		return false;
+	}
+	return false;
+}
+
+/* Read once and feed protocol/. Returns false when the session ends. */
+static bool
+read_and_feed(struct session *s)
+{
+	char chunk[SESSION_READ_CHUNK];
+	ssize_t n;
+
+	n = transport_read(&s->t, chunk, sizeof(chunk));
+	if (n == 0) {
+		s->end_reason = "client disconnected";
+		return false;
+	}
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return true;
+		s->end_reason = "read failed";
+		log_info("read: %s", transport_error(&s->t, errno));
+		return false;
+	}
+	return after_input(s, imap_session_input(s->imap, chunk, (size_t)n));
+}
+
+static void
+serve(struct session *s, const sigset_t *mask)
+{
+	int w;
+
+	for (;;) {
+		w = wait_input(s, imap_session_timeout(s->imap), mask);
+		if (w < 0) {
+			s->end_reason = "server shutting down";
+			(void)after_input(s, imap_session_shutdown(s->imap));
+			return;
+		}
+		if (w == 0) {
+			s->end_reason = "autologout";
+			(void)after_input(
+				s, imap_session_timeout_expired(s->imap));
+			return;
+		}
+		if (!read_and_feed(s))
+			return;
+	}
+}
+
+static void
+fill_imap_config(const struct session *s, struct imap_config *ic)
+{
+	const struct server_config *cfg = s->p->cfg;
+
+	imap_config_default(ic);
+	ic->limits.max_line_length = cfg->max_line_length;
+	ic->limits.max_literal_size = cfg->max_literal_size;
+	if (ic->limits.max_small_literal > cfg->max_literal_size)
+		ic->limits.max_small_literal = (size_t)cfg->max_literal_size;
+	ic->plaintext_auth = cfg->plaintext_auth;
+	ic->is_secure = s->p->is_local || s->t.tls != NULL;
+	ic->starttls_available = s->p->tls != NULL && s->t.tls == NULL;
+	ic->max_auth_failures = cfg->max_auth_failures;
+	ic->login_timeout = cfg->login_timeout;
+	ic->idle_timeout = cfg->idle_timeout;
+	ic->session_id = s->p->session_id;
+}
+
+/* Bound how long a write may block on a client that stopped reading. A
+ * pipe (inetd from a shell) cannot have one; that is fine. */
+static void
+set_write_timeout(int fd, unsigned secs)
+{
+	struct timeval tv = {(time_t)secs, 0};
+
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 &&
+	    errno != ENOTSOCK)
+		log_debug("SO_SNDTIMEO: %s", strerror(errno));
+}
+
+/* SIGTERM sets a flag and stays blocked except while waiting; *mask_r is
+ * the mask to wait with. */
+static void
+setup_signals(sigset_t *mask_r)
+{
+	struct sigaction sa;
+	sigset_t block;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	(void)sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	(void)sigaction(SIGPIPE, &sa, NULL);
+	(void)sigemptyset(&block);
+	(void)sigaddset(&block, SIGTERM);
+	(void)sigprocmask(SIG_BLOCK, &block, mask_r);
+	(void)sigdelset(mask_r, SIGTERM);
+}
+
+int
+session_run(const struct session_params *p)
+{
+	struct imap_hooks hooks = {hook_write, hook_authenticate};
+	struct imap_config ic;
+	struct session s;
+	sigset_t mask;
+	const char *user;
+
+	memset(&s, 0, sizeof(s));
+	s.p = p;
+	s.auth.cfg = p->cfg;
+	s.auth.stop = &session_got_term;
+	buf_init(&s.out, 0);
+	transport_init(&s.t, p->fd_in, p->fd_out);
+	log_set_session(p->session_id);
+	setup_signals(&mask);
+	set_write_timeout(p->fd_out, p->cfg->idle_timeout);
+	log_info("connect: peer=%s%s", p->peer,
+		 p->implicit_tls ? " (implicit TLS)" : "");
+	if (!p->implicit_tls || (p->tls != NULL && start_tls(&s))) {
+		fill_imap_config(&s, &ic);
+		s.imap = imap_session_new(&ic, &hooks, &s);
+		flush(&s);
+		if (!s.is_lost)
+			serve(&s, &mask);
+	} else if (s.end_reason == NULL) {
+		s.end_reason = "TLS is not configured";
+	}
+	user = s.imap != NULL ? imap_session_user(s.imap) : NULL;
+	log_info("logout: user=%s in=%llu out=%llu reason=\"%s\"",
+		 user != NULL ? user : "-", (unsigned long long)s.t.bytes_in,
+		 (unsigned long long)s.t.bytes_out,
+		 s.end_reason != NULL ? s.end_reason : "-");
+	imap_session_free(&s.imap);
+	transport_finish(&s.t);
+	buf_free(&s.out);
+	return 0;
+}
