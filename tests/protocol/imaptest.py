@@ -260,13 +260,25 @@ def rss_kib(pid):
 # Environment: config, passwd file and Maildirs in a temporary directory
 
 
+def scratch_dir():
+    """Where test directories go: $IMAPTEST_TMPDIR, else /dev/shm when it
+    is usable (creating and removing the Maildirs there is ~30x faster
+    than on a loaded disk), else the system default."""
+    d = os.environ.get("IMAPTEST_TMPDIR")
+    if d:
+        return d
+    if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK | os.X_OK):
+        return "/dev/shm"
+    return None
+
+
 class Env:
     """One test's world. Use as a context manager: on exit every process
     started through it is killed (with its forked sessions) and the
     directory removed."""
 
     def __init__(self, config=(), users=USERS):
-        self.dir = tempfile.mkdtemp(prefix="imapmoved-test-")
+        self.dir = tempfile.mkdtemp(prefix="imapmoved-test-", dir=scratch_dir())
         # The session reaches the Maildir after dropping to the mail uid.
         os.chmod(self.dir, 0o755)
         self.procs = []
