@@ -366,6 +366,23 @@ def accept_yes_service_runs_one_process_per_connection():
 
 
 @test
+def accept_yes_session_says_bye_when_stopped():
+    """systemctl stop sends SIGTERM to every process of the session's unit."""
+    with Env() as env:
+        proc, port = start_accept(env, "imapmoved@.service")
+        c = env.connect(port)
+        c.greeting()
+        c.login()
+        wait_for(lambda: len(proc.children()) == 1, "the session", proc=proc)
+        os.kill(proc.children()[0], signal.SIGTERM)
+        rest = c.expect_eof()
+        if not rest or not rest[0].startswith(b"* BYE"):
+            fail("expected * BYE on SIGTERM, got %r" % rest)
+        wait_for(lambda: not proc.children(), "the session to exit", proc=proc)
+        env.check_exit(proc)
+
+
+@test
 def accept_yes_service_works_with_the_connection_on_stdin():
     """StandardInput=socket: the connection on fds 0 and 1 (--inetd)."""
     with Env() as env:
