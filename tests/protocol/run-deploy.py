@@ -6,7 +6,11 @@ and `make install`, run the way an administrator's system runs them.
   unit, with --accept (imapmoved@.service, imapmoved-tls@.service: one
   `imapmoved -i` per connection) and without (imapmoved.service fed the
   sockets of imapmoved-listener*.socket, named with their
-  FileDescriptorName=); systemd-analyze verify checks every unit.
+  FileDescriptorName=); systemd-analyze verify checks every unit. The
+  processes run confined the way each unit's CapabilityBoundingSet=,
+  NoNewPrivileges= and UMask= confine them (prctl), and strace shows the
+  server staying inside the units' SystemCallFilter=,
+  RestrictAddressFamilies= and MemoryDenyWriteExecute=.
 - inetd: a small inetd in this file accepts on a loopback port and starts
   the command of each inetd.conf / xinetd line with the connection as
   standard input, output and error, as inetd does.
@@ -20,6 +24,7 @@ and a final "N passed, N failed"; exits non-zero on failure.
 """
 
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -196,6 +201,22 @@ def session(client):
     client.logout()
 
 
+# Commands that reach the Maildir once they are implemented; until then
+# they are refused. Traced sessions send them, whatever the answers, so the
+# sandbox check covers the store's system calls as commands land.
+MAIL_COMMANDS = ["LIST \"\" \"*\"", "SELECT INBOX",
+                 "UID FETCH 1:* (FLAGS BODY[])", "UID STORE 1:* +FLAGS (\\Seen)",
+                 "UID COPY 1:* Sent", "UID MOVE 1:* Archive", "EXPUNGE", "CLOSE"]
+
+
+def mail_session(client):
+    client.greeting()
+    client.login()
+    for i, cmd in enumerate(MAIL_COMMANDS):
+        client.command("m%d" % i, cmd)
+    client.logout()
+
+
 def wait_listening(port, proc):
     wait_for(lambda: imaptest.is_listening(port), "port %d to listen" % port,
              proc=proc)
@@ -333,16 +354,87 @@ def sockets_pair_with_their_services():
         fail("imapmoved.service Sockets=%r" % sockets)
 
 
+# Capability numbers from linux/capability.h, for the names the units use.
+CAPS = {"CAP_CHOWN": 0, "CAP_DAC_OVERRIDE": 1, "CAP_DAC_READ_SEARCH": 2,
+        "CAP_KILL": 5, "CAP_SETGID": 6, "CAP_SETUID": 7,
+        "CAP_NET_BIND_SERVICE": 10, "CAP_SYS_ADMIN": 21}
+
+# What systemd does to a unit's processes for CapabilityBoundingSet=,
+# NoNewPrivileges= and UMask=, done with prctl(2) before exec: the
+# capability bounding set (PR_CAPBSET_DROP, 24) limits what root keeps
+# across execve; PR_SET_NO_NEW_PRIVS (38) forbids gaining privileges.
+_CONFINE = r"""
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+keep = {int(c) for c in sys.argv[1].split(",") if c}
+with open("/proc/sys/kernel/cap_last_cap") as f:
+    last = int(f.read())
+for cap in range(last + 1):
+    if cap not in keep and libc.prctl(24, cap, 0, 0, 0) != 0:
+        sys.exit("PR_CAPBSET_DROP %d: %s" % (cap, os.strerror(ctypes.get_errno())))
+if sys.argv[2] == "yes" and libc.prctl(38, 1, 0, 0, 0) != 0:
+    sys.exit("PR_SET_NO_NEW_PRIVS: " + os.strerror(ctypes.get_errno()))
+os.umask(int(sys.argv[3], 8))
+os.execv(sys.argv[4], sys.argv[4:])
+"""
+
+
+def confinement(unit):
+    """(argv prefix, bounding set mask) that confine a process the way the
+    unit's settings do. Only root can lower its bounding set: other users
+    run unconfined (prefix []) and their sessions never change uid."""
+    unit = unit + ".in"
+    names = unit_values(unit, "Service", "CapabilityBoundingSet")[0].split()
+    unknown = [n for n in names if n not in CAPS]
+    if unknown:
+        fail("%s: add %s to CAPS" % (unit, unknown))
+    keep = sorted(CAPS[n] for n in names)
+    mask = sum(1 << c for c in keep)
+    if os.geteuid() != 0:
+        return [], None
+    nnp = unit_values(unit, "Service", "NoNewPrivileges")
+    umask = unit_values(unit, "Service", "UMask")
+    return ([sys.executable, "-c", _CONFINE, ",".join(map(str, keep)),
+             nnp[0] if nnp else "no", umask[0] if umask else "0022"], mask)
+
+
+def status_field(pid, key):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return line.split()[1:]
+    fail("no %s for pid %d" % (key, pid))
+
+
+def check_confined_session(env, pid, mask):
+    """A logged-in session process: running as the mail user, with no
+    capability left, inside the unit's bounding set."""
+    uids, gids, _ = imaptest.proc_ids(pid)
+    if uids != [env.uid] * 4 or gids != [env.gid] * 4:
+        fail("session %d runs as uids %s gids %s" % (pid, uids, gids))
+    if mask is None:
+        return
+    if int(status_field(pid, "CapEff")[0], 16) != 0:
+        fail("session %d kept capabilities %s" % (pid, status_field(pid, "CapEff")))
+    if int(status_field(pid, "CapBnd")[0], 16) != mask:
+        fail("session %d bounding set %s, the unit says %x"
+             % (pid, status_field(pid, "CapBnd"), mask))
+    if status_field(pid, "NoNewPrivs") != ["1"]:
+        fail("session %d without no_new_privs" % pid)
+
+
 def start_accept(env, unit, extra=(), inetd=False):
     """systemd-socket-activate --accept running the unit's ExecStart on
-    a free loopback port. Returns (proc, port)."""
+    a free loopback port, confined as the unit says. Returns (proc, port)."""
     need(ACTIVATE, "systemd-socket-activate (Debian package systemd)")
     conf = env.write_config(extra)
     port = imaptest.free_port()
     argv = [ACTIVATE, "--accept", "-l", "127.0.0.1:%d" % port]
     if inetd:
         argv.append("--inetd")
-    proc = env.spawn(argv + unit_exec(unit, conf), stdin=subprocess.DEVNULL)
+    prefix, env.capmask = confinement(unit)
+    proc = env.spawn(prefix + argv + unit_exec(unit, conf),
+                     stdin=subprocess.DEVNULL)
     wait_listening(port, proc)
     return proc, port
 
@@ -359,6 +451,8 @@ def accept_yes_service_runs_one_process_per_connection():
                  "two session processes", proc=proc)
         a.login()
         b.login()
+        for pid in proc.children():
+            check_confined_session(env, pid, env.capmask)
         a.logout()
         b.logout()
         wait_for(lambda: not proc.children(), "the sessions to exit", proc=proc)
@@ -402,6 +496,7 @@ def accept_yes_tls_service_speaks_implicit_tls():
         if "STARTTLS" in caps or "AUTH=PLAIN" not in caps:
             fail("capabilities over implicit TLS: %s" % sorted(caps))
         c.login()
+        check_confined_session(env, proc.children()[0], env.capmask)
         c.logout()
         env.check_exit(proc)
 
@@ -409,8 +504,8 @@ def accept_yes_tls_service_speaks_implicit_tls():
 def start_listener(env, extra=()):
     """systemd-socket-activate without --accept running imapmoved.service's
     ExecStart with the two listener sockets, named as their units name
-    them. The config's own listen line names a third port, which must stay
-    closed. Returns (proc, plain port, TLS port, config port)."""
+    them, confined as the unit says. The config's own listen line names a
+    third port, which must stay closed. Returns (proc, plain port, TLS port, config port)."""
     need(ACTIVATE, "systemd-socket-activate (Debian package systemd)")
     plain, tls, other = (imaptest.free_port() for _ in range(3))
     while len({plain, tls, other}) < 3:
@@ -427,7 +522,8 @@ def start_listener(env, extra=()):
                            capture_output=True, timeout=TIMEOUT)
     if check.returncode != 0:
         fail("ExecStartPre failed: %r" % check.stderr)
-    proc = env.spawn(argv + unit_exec("imapmoved.service", conf),
+    prefix, env.capmask = confinement("imapmoved.service")
+    proc = env.spawn(prefix + argv + unit_exec("imapmoved.service", conf),
                      stdin=subprocess.DEVNULL)
     # The activator listens and execs the server in its own place at the
     # first connection, as systemd starts a service on demand.
@@ -465,6 +561,10 @@ def accept_no_listener_stop_says_bye_and_exits_0():
         b.greeting()
         b.login()
         wait_for(lambda: len(proc.children()) == 2, "two sessions", proc=proc)
+        for pid in proc.children():
+            check_confined_session(env, pid, env.capmask)
+        # The sessions run as the mail user now: the listener needs
+        # CAP_KILL to pass SIGTERM on.
         proc.signal(signal.SIGTERM)
         for c in (a, b):
             line = c.expect_line()
@@ -502,6 +602,126 @@ def accept_no_listener_reload_keeps_the_inherited_sockets():
         env.check_exit(proc)
 
 
+def syscall_groups():
+    """{"@group": set of members} from systemd-analyze syscall-filter."""
+    need(ANALYZE, "systemd-analyze (Debian package systemd)")
+    r = subprocess.run([ANALYZE, "syscall-filter", "--no-pager"],
+                       capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+    groups, current = {}, None
+    for line in r.stdout.decode().splitlines():
+        if line.startswith("@"):
+            current = groups.setdefault(line.strip(), set())
+        elif current is not None and line.strip() and not line.strip().startswith("#"):
+            current.add(line.strip())
+    return groups
+
+
+def expand(name, groups):
+    out = set()
+    for member in groups.get(name, ()):
+        out |= expand(member, groups) if member.startswith("@") else {member}
+    return out
+
+
+def traced_calls(path):
+    """Names of the system calls in an strace -f output file."""
+    calls = set()
+    with open(path) as f:
+        for line in f:
+            parts = line.split(None, 1)
+            if len(parts) < 2:
+                continue
+            rest = parts[1]
+            if rest.startswith("<... "):
+                rest = rest[5:]
+            name = rest.split("(", 1)[0].split(" ", 1)[0]
+            if name.replace("_", "").isalnum() and not rest.startswith("+++") \
+                    and not rest.startswith("---"):
+                calls.add(name)
+    return calls
+
+
+def unit_syscalls(unit, groups):
+    """The system calls a unit's SystemCallFilter= allows (an allow list:
+    a deny list starting with ~ is not what the units use)."""
+    value = unit_values(unit, "Service", "SystemCallFilter")
+    if len(value) != 1 or value[0].startswith("~"):
+        fail("%s: SystemCallFilter=%r" % (unit, value))
+    allowed = set()
+    for word in value[0].split():
+        allowed |= expand(word, groups) if word.startswith("@") else {word}
+    return allowed
+
+
+def check_trace(path, unit, groups):
+    """What strace saw against the unit's SystemCallFilter=,
+    RestrictAddressFamilies= and MemoryDenyWriteExecute=."""
+    used = traced_calls(path) - {"execve"}
+    outside = sorted(used - unit_syscalls(unit, groups))
+    if outside:
+        fail("%s: SystemCallFilter= lacks %s" % (unit, outside))
+    families = set(unit_values(unit, "Service", "RestrictAddressFamilies")[0].split())
+    mdwe = unit_values(unit, "Service", "MemoryDenyWriteExecute") == ["yes"]
+    with open(path) as f:
+        for line in f:
+            m = re.search(r"\bsocket\((AF_\w+)", line)
+            if m and m.group(1) not in families:
+                fail("%s: RestrictAddressFamilies= lacks %s: %s"
+                     % (unit, m.group(1), line.strip()))
+            if mdwe and ((re.search(r"\bmmap\(", line) and "PROT_WRITE" in line
+                          and "PROT_EXEC" in line)
+                         or (re.search(r"\b(pkey_)?mprotect\(", line)
+                             and "PROT_EXEC" in line)):
+                fail("%s: MemoryDenyWriteExecute= forbids %s" % (unit, line.strip()))
+
+
+@test
+def unit_sandbox_allows_everything_the_server_does():
+    """Each unit's SystemCallFilter=, RestrictAddressFamilies= and
+    MemoryDenyWriteExecute= against what strace sees the server do: the
+    listener accepting plain and TLS connections and forking sessions
+    that log in (dropping privileges), SIGHUP and SIGTERM; an -i --tls
+    session. A call outside the sandbox would fail in production."""
+    if imaptest.binary_has_asan():
+        return  # the sanitizer runtime's own calls are not the server's
+    strace = shutil.which("strace")
+    need(strace, "strace (Debian package strace)")
+    groups = syscall_groups()
+    with Env() as env:
+        tls = make_cert(env)
+        trace = env.path("listener.trace")
+        port = imaptest.free_port()
+        tport = imaptest.free_port()
+        conf = env.write_config(tls + ["listen = 127.0.0.1:%d" % port,
+                                       "listen_tls = 127.0.0.1:%d" % tport])
+        proc = env.spawn([strace, "-f", "-qq", "-o", trace] +
+                         unit_exec("imapmoved.service", conf),
+                         stdin=subprocess.DEVNULL)
+        wait_listening(tport, proc)
+        mail_session(env.connect(port))
+        mail_session(connect_tls(env, tport))
+        listener = proc.children()[0]
+        os.kill(listener, signal.SIGHUP)
+        wait_log(proc, "reloaded")
+        c = env.connect(port)
+        c.greeting()
+        c.login()
+        os.kill(listener, signal.SIGTERM)
+        c.expect_eof()
+        if proc.wait() != 0:
+            fail("listener under strace exited %s" % proc.returncode)
+        check_trace(trace, "imapmoved.service.in", groups)
+
+        trace = env.path("session.trace")
+        argv = unit_exec("imapmoved-tls@.service", env.write_config(tls))
+        proc, tport = start_inetd(env, [strace, "-f", "-qq", "-o", trace] + argv,
+                                  journal=True)
+        mail_session(connect_tls(env, tport))
+        proc.wait()
+        check_trace(trace, "imapmoved-tls@.service.in", groups)
+        check_trace(trace, "imapmoved@.service.in", groups)
+
+
 # ---------------------------------------------------------------------------
 # inetd and xinetd
 
@@ -523,14 +743,15 @@ os.execv(sys.argv[3], sys.argv[3:])
 """
 
 
-def start_inetd(env, argv):
+def start_inetd(env, argv, journal=False):
     """Listen on a free loopback port; the first connection runs argv.
-    Returns (proc, port)."""
+    With journal, standard error stays the log file, as systemd's
+    StandardError=journal keeps it off the connection. Returns (proc, port)."""
     lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     lsock.bind(("127.0.0.1", 0))
     lsock.listen(1)
     port = lsock.getsockname()[1]
-    stderr = "log" if imaptest.binary_has_asan() else "conn"
+    stderr = "log" if journal or imaptest.binary_has_asan() else "conn"
     proc = env.spawn([sys.executable, "-c", _INETD, str(lsock.fileno()), stderr]
                      + argv,
                      pass_fds=(lsock.fileno(),), stdin=subprocess.DEVNULL)
