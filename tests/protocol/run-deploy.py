@@ -881,6 +881,38 @@ def sighup_new_passwd_file_applies_to_new_connections_only():
         env.check_exit(proc)
 
 
+@test
+def man_page_openssl_commands_reach_a_login():
+    """The troubleshooting commands of imapmoved(8), pointed at a test
+    listener, carry a LOGIN over TLS on both ports. -ign_eof (a test-only
+    addition) keeps s_client reading until the server closes."""
+    openssl = shutil.which("openssl")
+    need(openssl, "openssl (Debian package openssl)")
+    with open(os.path.join(TOP, "man", "imapmoved.8")) as f:
+        commands = [line.split() for line in f
+                    if line.startswith("openssl s_client")]
+    if len(commands) != 2:
+        fail("expected two openssl s_client lines in imapmoved.8: %r" % commands)
+    with Env() as env:
+        tport = imaptest.free_port()
+        proc, port = env.start_standalone(
+            make_cert(env) + ["listen_tls = 127.0.0.1:%d" % tport])
+        wait_listening(tport, proc)
+        ports = {"imap.example.org:143": port, "imap.example.org:993": tport}
+        for words in commands:
+            argv = [openssl] + [("127.0.0.1:%d" % ports[w]) if w in ports else w
+                                for w in words[1:]]
+            r = subprocess.run(argv + ["-ign_eof", "-CAfile", env.cert],
+                               input=b"a LOGIN demo secret\nb LOGOUT\n",
+                               capture_output=True, timeout=TIMEOUT)
+            out = r.stdout.decode(errors="replace")
+            if "a OK" not in out or "* BYE" not in out \
+                    or "Verify return code: 0 (ok)" not in out:
+                fail("%s: rc %d\n%s\n%s" % (" ".join(argv), r.returncode, out[-1500:],
+                                            r.stderr.decode(errors="replace")[-500:]))
+        env.check_exit(proc)
+
+
 # ---------------------------------------------------------------------------
 # make install
 
