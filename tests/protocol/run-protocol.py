@@ -16,6 +16,7 @@ import os
 import re
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -571,6 +572,45 @@ def standalone_sigterm_stops_listener():
 
 
 @test
+def standalone_sigterm_ends_sessions_with_bye():
+    with Env() as env:
+        proc, port = env.start_standalone()
+        c = env.connect(port)
+        c.greeting()
+        c.login()
+        proc.signal(signal.SIGTERM)
+        proc.wait()
+        lines = c.expect_eof()
+        if not any(l.startswith(b"* BYE") for l in lines):
+            fail("session after SIGTERM to the listener: expected * BYE, got %s"
+                 % show(b" | ".join(lines)))
+        env.check_exit(proc)
+
+
+@test
+def standalone_survives_clients_that_reset_after_greeting():
+    with Env() as env:
+        proc, port = env.start_standalone()
+        # 15 stays under the default per-address limit of 20 even if
+        # every one of them is still alive.
+        for i in range(15):
+            c = env.connect(port, name="reset%d" % i)
+            c.greeting()
+            # SO_LINGER 0: close sends RST instead of FIN.
+            c.keep.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            c.close()
+        # Those sessions end and are reaped, so the per-address count
+        # (default 20) frees up again.
+        wait_for(lambda: not proc.children(), "the listener to reap the reset sessions")
+        accepted_again(env, port)
+        c = env.connect(port)
+        c.greeting()
+        c.login()
+        c.logout()
+        env.check_exit(proc)
+
+
+@test
 def standalone_imaplib_login_capability_logout():
     with Env() as env:
         proc, port = env.start_standalone()
@@ -600,7 +640,7 @@ def standalone_imaplib_login_capability_logout():
 @test
 def listen_fds_socket_is_served_and_config_listen_ignored():
     with Env() as env:
-        proc, port, other = env.start_socket_activated()
+        proc, (port,), other = env.start_socket_activated()
         c = env.connect(port)
         c.greeting()
         c.login()
@@ -613,9 +653,21 @@ def listen_fds_socket_is_served_and_config_listen_ignored():
 
 
 @test
+def listen_fds_two_sockets_both_served():
+    with Env() as env:
+        proc, ports, _ = env.start_socket_activated(count=2)
+        for port in ports:
+            c = env.connect(port)
+            c.greeting()
+            c.login()
+            c.logout()
+        env.check_exit(proc)
+
+
+@test
 def listen_fds_ignored_when_listen_pid_is_another_process():
     with Env() as env:
-        proc, port, other = env.start_socket_activated(listen_pid_ok=False)
+        proc, _, other = env.start_socket_activated(listen_pid_ok=False)
         wait_for(lambda: is_listening(other),
                  "the config's listen port when LISTEN_PID names another process",
                  proc=proc)
