@@ -13,6 +13,7 @@ import base64
 import glob
 import imaplib
 import os
+import random
 import re
 import signal
 import socket
@@ -355,6 +356,100 @@ def id_with_thousands_of_arguments_answered():
         c.logout()
         proc.wait()
         env.check_exit(proc)
+
+
+def soup_line(rng, i):
+    """One random command line from IMAP-ish tokens (seeded, so the same
+    lines every run). No synchronizing literals, so no '+' to wait for."""
+    def token():
+        k = rng.randrange(12)
+        if k == 0:
+            return b"NIL"
+        if k == 1:
+            return str(rng.choice([0, 1, 4294967295, 4294967296, 2 ** 64, -1])).encode()
+        if k == 2:
+            body = bytes(rng.choice(b'ab\\" \x00\x7f\xe9*%()') for _ in range(rng.randrange(6)))
+            return b'"' + body + (b'"' if rng.random() < 0.8 else b"")
+        if k == 3:
+            data = bytes(rng.randrange(256) for _ in range(rng.randrange(8)))
+            n = len(data) + (rng.choice([0, 0, 0, 1, -1]) if data else 0)
+            return b"{%d+}\r\n" % max(n, 0) + data
+        if k == 4:
+            return b"(" * rng.randrange(1, 40)
+        if k == 5:
+            return b")" * rng.randrange(1, 4)
+        if k == 6:
+            return rng.choice([b"1:*", b"*:4", b"0", b"1,2,3", b"$", b"1:4294967296"])
+        if k == 7:
+            return rng.choice([b"[", b"]", b"\\Seen", b"BODY[HEADER]", b"<0.10>", b"~{3+}\r\nabc"])
+        if k == 8:
+            return bytes(rng.randrange(33, 127) for _ in range(rng.randrange(1, 10))).replace(b"{", b"x")
+        if k == 9:
+            return rng.choice([b"PLAIN", b"LOGIN", b"=", b"AGRlbW8Ad3Jvbmc=", b"*"])
+        if k == 10:
+            return b" "
+        return b"x" * rng.choice([1, 100, 2000])
+    cmd = rng.choice([b"NOOP", b"CAPABILITY", b"ID", b"LOGIN", b"AUTHENTICATE",
+                      b"STARTTLS", b"SELECT", b"FETCH", b"UID", b"MOVE", b"XYZZY",
+                      b"", b"ID (", b"LOGIN {3+}\r\nabc"])
+    words = [token() for _ in range(rng.randrange(0, 6))]
+    return b"s%d " % i + cmd + b"".join(b" " + w for w in words)
+
+
+@test
+def token_soup_never_crashes_and_each_session_resyncs():
+    rng = random.Random(2026)
+    i = 0
+    sessions = 0
+    answered = 0
+    while i < 600:
+        sessions += 1
+        with Env() as env:
+            proc, c = env.start_inetd()
+            c.greeting()
+            closed = False
+            while i < 600 and not closed:
+                line = soup_line(rng, i)
+                tag = b"s%d " % i
+                probe = b"p%d" % i
+                i += 1
+                eaten = False
+                try:
+                    c.send(line + b"\r\n" + probe + b" NOOP\r\n")
+                except TestFailure:
+                    closed = True  # the server hung up (BYE) mid-send
+                    break
+                while True:
+                    try:
+                        resp = c.readline()
+                    except EOFError:
+                        closed = True
+                        break
+                    if resp.startswith(b"+"):
+                        # AUTHENTICATE took the pipelined probe as its
+                        # response line; probe again after its answer.
+                        eaten = True
+                        continue
+                    if eaten and resp.startswith(tag):
+                        probe = b"q%d" % i
+                        eaten = False
+                        c.send(probe + b" NOOP\r\n")
+                        continue
+                    if resp.startswith(probe + b" "):
+                        if status_of(resp) != b"OK":
+                            fail("NOOP after %s: %s\n%s" % (show(line), show(resp),
+                                                             c.transcript_text()))
+                        answered += 1
+                        break
+            c.close()
+            proc.wait()
+            if proc.returncode < 0 or env.sanitizer_report():
+                fail("after %s:\n%s" % (show(line), c.transcript_text()))
+            env.check_exit(proc)
+    # Sessions end after 3 failed logins or 20 BADs in a row, but most
+    # probes must have been answered or the test shows nothing.
+    if answered < 400:
+        fail("only %d of 600 probes answered over %d sessions" % (answered, sessions))
 
 
 # ---------------------------------------------------------------------------
