@@ -239,6 +239,56 @@ def pipelined_noops_answered_in_order_with_bounded_rss():
 
 
 @test
+def client_that_stops_reading_cannot_grow_server_memory():
+    """A client pipelines 200000 NOOPs (2.6 MB) and reads nothing: the
+    server must stop reading once its replies back up, not queue them."""
+    n = 200000
+    limit_kib = (12 if binary_has_asan() else 4) * 1024
+    with Env() as env:
+        proc, c = env.start_inetd()
+        c.greeting()
+        c.login()
+        base = rss_kib(proc.pid)
+        data = b"".join(b"n%d NOOP\r\n" % i for i in range(n))
+        errors = []
+
+        def writer():
+            try:
+                c.send(data, timeout=120)
+            except TestFailure as e:
+                errors.append(str(e))
+
+        t = threading.Thread(target=writer)
+        t.start()
+        # Not reading: watch memory until the writer is stuck (no bytes
+        # accepted for half a second) or, with a server that queues
+        # everything, done.
+        last, still_since = -1, time.monotonic()
+        while t.is_alive() and time.monotonic() - still_since < 0.5:
+            grew = rss_kib(proc.pid) - base
+            if grew > limit_kib:
+                fail("server RSS grew by %d KiB while the client read nothing "
+                     "(%d of %d bytes sent)" % (grew, c.bytes_sent, len(data)))
+            if c.bytes_sent != last:
+                last, still_since = c.bytes_sent, time.monotonic()
+            time.sleep(0.02)
+        grew = rss_kib(proc.pid) - base
+        if grew > limit_kib:
+            fail("server RSS grew by %d KiB while the client read nothing "
+                 "(%d of %d bytes sent)" % (grew, c.bytes_sent, len(data)))
+        for i in range(n):
+            line = c.expect_line()
+            if not line.startswith(b"n%d OK" % i):
+                fail("response %d: %s" % (i, show(line)))
+        t.join(60)
+        if errors:
+            fail(errors[0])
+        c.logout()
+        proc.wait()
+        env.check_exit(proc)
+
+
+@test
 def sigterm_to_session_sends_bye_and_closes():
     with Env() as env:
         proc, c = env.start_inetd()
