@@ -108,8 +108,23 @@ def _listening_ports():
     return found
 
 
-def is_listening(port):
-    return any(p == port for _, p in _listening_ports())
+def _proc_net_ip(host):
+    """host as /proc/net/tcp writes it (IPv4 only), or None."""
+    try:
+        packed = socket.inet_aton(host)
+    except (OSError, TypeError):
+        return None
+    return "%08X" % int.from_bytes(packed, "little")
+
+
+def is_listening(port, host="127.0.0.1"):
+    """True when something listens on host:port (any address for an IPv6
+    host; a wildcard listener counts too)."""
+    want = _proc_net_ip(host)
+    for ip, p in _listening_ports():
+        if p == port and (want is None or ip in (want, "00000000")):
+            return True
+    return False
 
 
 def wait_for(cond, what, deadline=None, proc=None):
@@ -414,7 +429,8 @@ class Env:
         port = free_port(host)
         conf = self.write_config(list(extra) + ["listen = %s:%d" % (host, port)])
         proc = self.spawn([BIN, "-f", "-c", conf], stdin=subprocess.DEVNULL)
-        wait_for(lambda: is_listening(port), "port %d to listen" % port, proc=proc)
+        wait_for(lambda: is_listening(port, host), "%s:%d to listen" % (host, port),
+                 proc=proc)
         return proc, port
 
     def start_socket_activated(self, extra=(), listen_pid_ok=True, count=1):

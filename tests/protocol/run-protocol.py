@@ -25,9 +25,10 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from imaptest import (BIN, Env, Script, TestFailure, binary_has_asan,  # noqa: E402
-                      capabilities, fail, free_port, hwm_kib, is_listening, local_nonloopback_ipv4,
-                      proc_ids, rss_kib, run_script, show, wait_for)
+from imaptest import (  # noqa: E402
+    BIN, Env, Script, TestFailure, binary_has_asan, capabilities, fail,
+    free_port, hwm_kib, is_listening, local_nonloopback_ipv4, proc_ids,
+    rss_kib, run_script, show, wait_for)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = []
@@ -696,7 +697,7 @@ def standalone_listens_on_every_listen_line_including_ipv6():
     with Env() as env:
         p6 = free_port("::1", socket.AF_INET6)
         proc, port = env.start_standalone(extra=["listen = [::1]:%d" % p6])
-        wait_for(lambda: is_listening(p6), "[::1]:%d to listen" % p6, proc=proc)
+        wait_for(lambda: is_listening(p6, "::1"), "[::1]:%d to listen" % p6, proc=proc)
         for host, p in (("127.0.0.1", port), ("::1", p6)):
             c = env.connect(p, host=host)
             caps = capabilities(c.greeting())
