@@ -108,8 +108,23 @@ def _listening_ports():
     return found
 
 
-def is_listening(port):
-    return any(p == port for _, p in _listening_ports())
+def _proc_net_ip(host):
+    """host as /proc/net/tcp writes it (IPv4 only), or None."""
+    try:
+        packed = socket.inet_aton(host)
+    except (OSError, TypeError):
+        return None
+    return "%08X" % int.from_bytes(packed, "little")
+
+
+def is_listening(port, host="127.0.0.1"):
+    """True when something listens on host:port (any address for an IPv6
+    host; a wildcard listener counts too)."""
+    want = _proc_net_ip(host)
+    for ip, p in _listening_ports():
+        if p == port and (want is None or ip in (want, "00000000")):
+            return True
+    return False
 
 
 def wait_for(cond, what, deadline=None, proc=None):
@@ -414,26 +429,31 @@ class Env:
         port = free_port(host)
         conf = self.write_config(list(extra) + ["listen = %s:%d" % (host, port)])
         proc = self.spawn([BIN, "-f", "-c", conf], stdin=subprocess.DEVNULL)
-        wait_for(lambda: is_listening(port), "port %d to listen" % port, proc=proc)
+        wait_for(lambda: is_listening(port, host), "%s:%d to listen" % (host, port),
+                 proc=proc)
         return proc, port
 
-    def start_socket_activated(self, extra=(), listen_pid_ok=True):
-        """imapmoved -f with a listening socket inherited as fd 3 and
-        LISTEN_FDS=1, LISTEN_PID=<its pid> (or a wrong pid). The config's
-        own listen line names another free port. Returns (proc, inherited
-        port, config port)."""
-        lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        lsock.bind(("127.0.0.1", 0))
-        lsock.listen(16)
-        port = lsock.getsockname()[1]
+    def start_socket_activated(self, extra=(), listen_pid_ok=True, count=1):
+        """imapmoved -f with count listening sockets inherited from fd 3 on
+        and LISTEN_FDS=count, LISTEN_PID=<its pid> (or a wrong pid). The
+        config's own listen line names another free port. Returns (proc,
+        [inherited ports], config port)."""
+        socks = []
+        for _ in range(count):
+            lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            lsock.bind(("127.0.0.1", 0))
+            lsock.listen(16)
+            socks.append(lsock)
+        ports = [s.getsockname()[1] for s in socks]
         other = free_port()
         conf = self.write_config(list(extra) + ["listen = 127.0.0.1:%d" % other])
-        wrapper = [sys.executable, "-c", _ACTIVATE, str(lsock.fileno()),
+        fds = [s.fileno() for s in socks]
+        wrapper = [sys.executable, "-c", _ACTIVATE, ",".join(map(str, fds)),
                    "1" if listen_pid_ok else "0", BIN, "-f", "-c", conf]
-        proc = self.spawn(wrapper, pass_fds=(lsock.fileno(),),
-                          stdin=subprocess.DEVNULL)
-        lsock.close()
-        return proc, port, other
+        proc = self.spawn(wrapper, pass_fds=fds, stdin=subprocess.DEVNULL)
+        for s in socks:
+            s.close()
+        return proc, ports, other
 
     def connect(self, port, host="127.0.0.1", name=None, source=None):
         s = socket.create_connection((host, port), timeout=TIMEOUT,
@@ -467,12 +487,15 @@ class Env:
 # exec the server so that LISTEN_PID is the server's own pid.
 _ACTIVATE = r"""
 import os, sys
-fd = int(sys.argv[1])
-if fd != 3:
-    os.dup2(fd, 3)
+fds = [int(x) for x in sys.argv[1].split(",")]
+# Move the sockets out of the way first, then onto 3, 4, ...
+tmp = [os.dup(fd) for fd in fds]
+for fd in fds:
     os.close(fd)
-os.set_inheritable(3, True)
-os.environ["LISTEN_FDS"] = "1"
+for i, fd in enumerate(tmp):
+    os.dup2(fd, 3 + i)
+    os.close(fd)
+os.environ["LISTEN_FDS"] = str(len(fds))
 os.environ["LISTEN_PID"] = str(os.getpid()) if sys.argv[2] == "1" else "1"
 os.execv(sys.argv[3], sys.argv[3:])
 """
