@@ -105,7 +105,8 @@ main(int argc, char **argv)
 	int i;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: mime-dump FILE [SECTION...]\n");
+		(void)fprintf(stderr, /* nothing to do if stderr fails */
+			      "usage: mime-dump FILE [SECTION...]\n");
 		return 2;
 	}
 	buf_init(&msg, 0);
@@ -129,7 +130,8 @@ main(int argc, char **argv)
 	for (i = 2; i < argc; i++) {
 		buf_reset(&out);
 		if (parse_section(a, argv[i], &spec) < 0) {
-			fprintf(stderr, "bad section %s\n", argv[i]);
+			(void)fprintf(stderr, "bad section %s\n",
+				      argv[i]); /* exits with 2 anyway */
 			return 2;
 		}
 		if (mime_section_fetch(a, m, &spec, &out) < 0)
