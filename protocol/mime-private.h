@@ -201,15 +201,15 @@ bool mime_text_contains(const unsigned char *hay, size_t hay_len,
 
 enum mime_search_where {
 	MIME_SEARCH_HEADER, /* the named header fields (decoded values) */
-	MIME_SEARCH_BODY,   /* the decoded text of every leaf body */
-	MIME_SEARCH_TEXT,   /* header fields and body */
+	MIME_SEARCH_BODY,   /* the decoded text of every text leaf */
+	MIME_SEARCH_TEXT,   /* every header of every part, and the body */
 };
 /* SEARCH HEADER name / BODY / TEXT over a message. header_name is used
  * only for MIME_SEARCH_HEADER; an empty needle matches when the field
  * exists (RFC 3501 section 6.4.4). BODY searches the decoded text and
- * message leaves (charset converted to UTF-8) and the headers of
- * encapsulated messages; TEXT adds the top-level header. The needle is
- * UTF-8. Parses msg with a scratch arena of its own. */
+ * message leaves (charset converted to UTF-8); TEXT adds the decoded
+ * headers of the message and of every part (as Dovecot does). The needle
+ * is UTF-8. Parses msg with a scratch arena of its own. */
 bool mime_search_text(const unsigned char *msg, size_t len, const char *needle,
 		      enum mime_search_where where, const char *header_name);
 /* The same over a message already parsed; scratch memory comes from a
