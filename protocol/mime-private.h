@@ -156,7 +156,10 @@ struct mime_section {
 
 /* What a section resolves to: either a raw range of the message, written
  * with bare LF turned into CRLF, or bytes already in wire form (built in
- * the arena for HEADER.FIELDS). size is the wire size before partial. */
+ * the arena for HEADER.FIELDS, valid until the arena is rewound past
+ * them). size is the wire size before partial: the literal of
+ * BODY[section] is mime_view_slice_size() octets, and RFC822.SIZE is the
+ * size of the empty section (mime_wire_size over the whole message). */
 struct mime_view {
 	const unsigned char *data;
 	size_t len;
