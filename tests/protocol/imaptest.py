@@ -214,16 +214,46 @@ class Proc:
             pass
         return kids
 
-    def kill_group(self):
-        """End the process and any sessions it forked (same group)."""
-        try:
-            os.killpg(self.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+    def kill(self):
+        """End the process and the sessions it forked. Only while it is
+        not yet reaped can its pid (and group id) not have been reused,
+        so the group is signalled then; sessions orphaned later are
+        reparented to us (see become_subreaper) and ended by Env.close."""
+        if self.p.returncode is None:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         try:
             self.p.wait(5)
         except subprocess.TimeoutExpired:
             pass
+
+
+def become_subreaper():
+    """Make this process the reaper of its orphaned descendants
+    (PR_SET_CHILD_SUBREAPER), so a session that outlives its listener is
+    still ours to find and end by pid."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass
+
+
+def my_children():
+    kids = []
+    try:
+        for tid in os.listdir("/proc/self/task"):
+            with open("/proc/self/task/%s/children" % tid) as f:
+                kids += [int(x) for x in f.read().split()]
+    except OSError:
+        pass
+    return kids
+
+
+become_subreaper()
 
 
 def proc_ids(pid):
@@ -317,7 +347,15 @@ class Env:
         for c in self.clients:
             c.close()
         for p in self.procs:
-            p.kill_group()
+            p.kill()
+        # Sessions orphaned by a listener that already exited are now our
+        # children: end and reap them by pid.
+        for pid in my_children():
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def path(self, *parts):
