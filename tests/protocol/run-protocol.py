@@ -364,6 +364,29 @@ def login_drops_privileges_to_passwd_uid_and_gid():
         env.check_exit(proc)
 
 
+def open_paths(pid):
+    paths = [os.readlink("/proc/%d/cwd" % pid)]
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            paths.append(os.readlink("/proc/%d/fd/%s" % (pid, fd)))
+        except OSError:
+            pass
+    return paths
+
+
+@test
+def nothing_under_the_mail_homes_is_opened_before_login():
+    with Env() as env:
+        proc, c = env.start_inetd()
+        c.greeting()
+        c.command("a", "LOGIN demo wrong", expect="NO")
+        c.command("b", "ID NIL", expect="OK")
+        homes = env.path("home")
+        touched = [p for p in open_paths(proc.pid) if p.startswith(homes)]
+        if touched:
+            fail("before login the session has open: %s" % touched)
+
+
 @test
 def account_with_uid_or_gid_zero_is_never_served():
     if os.geteuid() != 0:
