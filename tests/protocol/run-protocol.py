@@ -290,6 +290,48 @@ def client_that_stops_reading_cannot_grow_server_memory():
 
 
 @test
+def many_small_literals_cannot_grow_one_command_without_bound():
+    """Each {1+} literal is tiny and each line short, but one command of
+    a million of them (8 MB) must still hit a limit, not memory."""
+    n = 1000000
+    limit_kib = (24 if binary_has_asan() else 8) * 1024
+    with Env() as env:
+        proc, c = env.start_inetd()
+        c.greeting()
+        base = rss_kib(proc.pid)
+        data = b"a ID (" + b"{1+}\r\nx " * n + b")\r\n"
+        errors = []
+
+        def writer():
+            try:
+                c.send(data, timeout=60)
+            except TestFailure as e:
+                errors.append(str(e))  # the server hung up: allowed
+
+        t = threading.Thread(target=writer)
+        t.start()
+        answer = None
+        peak = base
+        while answer is None:
+            peak = max(peak, rss_kib(proc.pid))
+            try:
+                line = c.readline(timeout=60)
+            except EOFError:
+                break
+            if line.startswith(b"a ") or line.startswith(b"* BYE"):
+                answer = line
+        t.join(60)
+        peak = max(peak, rss_kib(proc.pid))
+        if answer is None or status_of(answer) == b"OK":
+            fail("a million literals in one command: answered %s" % show(answer or b"nothing"))
+        if peak - base > limit_kib:
+            fail("RSS grew from %d to %d KiB on one command of small literals" % (base, peak))
+        c.close()
+        proc.wait()
+        env.check_exit(proc)
+
+
+@test
 def sigterm_to_session_sends_bye_and_closes():
     with Env() as env:
         proc, c = env.start_inetd()
