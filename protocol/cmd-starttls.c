@@ -1,5 +1,6 @@
 /* STARTTLS (RFC 3501 6.2.1, RFC 2595): only where offered (TLS configured,
- * connection not yet secure). The tagged OK is the last plaintext byte;
+ * TLS not yet active; a loopback connection counts as secure for passwords
+ * but may still ask for TLS). The tagged OK is the last plaintext byte;
  * the session discards whatever the client pipelined after the command
  * and server/ starts the handshake.
  */
@@ -10,7 +11,7 @@ cmd_starttls(struct imap_cmd *cmd)
 {
 	struct imap_session *s = cmd->s;
 
-	if (s->is_secure) {
+	if (s->tls_active) {
 		imap_resp_tagged(s, cmd->tag, IMAP_RESP_BAD, NULL,
 				 "TLS is already active.");
 		return IMAP_STATUS_CONTINUE;

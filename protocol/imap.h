@@ -19,10 +19,10 @@
 
 /* Limits applied by the framer and parser before anything is allocated. */
 struct imap_limits {
-	size_t max_line_length;	   /* one command line, default 64 KiB */
+	size_t max_line_length;    /* one command line, default 64 KiB */
 	uint64_t max_literal_size; /* an APPEND literal, default 64 MiB */
 	size_t max_small_literal;  /* any other literal, default 64 KiB */
-	unsigned max_nesting;	   /* parenthesis depth, default 32 */
+	unsigned max_nesting;      /* parenthesis depth, default 32 */
 	unsigned max_bad_commands; /* BADs in a row before BYE, default 20 */
 };
 
@@ -36,8 +36,8 @@ struct imap_limits {
 void imap_limits_default(struct imap_limits *l);
 
 enum imap_auth_result {
-	IMAP_AUTH_OK,	    /* logged in; *maildir_r is set */
-	IMAP_AUTH_FAIL,	    /* wrong user or password (same answer) */
+	IMAP_AUTH_OK,       /* logged in; *maildir_r is set */
+	IMAP_AUTH_FAIL,     /* wrong user or password (same answer) */
 	IMAP_AUTH_TEMPFAIL, /* server-side trouble: NO [UNAVAILABLE] */
 };
 

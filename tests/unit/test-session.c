@@ -15,6 +15,11 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "protocol/imap-private.h"
+#include "tests/unit/md-testlib.h"
+
+/* The Maildir the fake authenticate hook hands out (the store is opened
+ * at login). */
+static char *maildir_root;
 
 struct fake {
 	struct buf out;
@@ -53,7 +58,7 @@ fake_auth(void *ctx, const char *authzid, const char *user, const char *pass,
 		return IMAP_AUTH_FAIL;
 	if (strcmp(user, "alice") != 0 || strcmp(pass, "secret") != 0)
 		return IMAP_AUTH_FAIL;
-	*maildir_r = xstrdup("/mail/alice");
+	*maildir_r = xstrdup(maildir_root);
 	*user_r = xstrdup("alice");
 	return IMAP_AUTH_OK;
 }
@@ -66,6 +71,7 @@ enum cfg_kind {
 	CFG_PLAINTEXT, /* plain connection, plaintext_auth yes */
 	CFG_STARTTLS,  /* plain connection, STARTTLS offered */
 	CFG_SMALL,     /* secure, with tiny limits */
+	CFG_LOCAL_TLS, /* loopback (secure) with STARTTLS offered */
 };
 
 static void
@@ -73,9 +79,11 @@ make_cfg(enum cfg_kind kind, struct imap_config *cfg)
 {
 	imap_config_default(cfg);
 	cfg->session_id = "t1";
-	cfg->is_secure = kind == CFG_SECURE || kind == CFG_SMALL;
+	cfg->is_secure = kind == CFG_SECURE || kind == CFG_SMALL ||
+			 kind == CFG_LOCAL_TLS;
 	cfg->plaintext_auth = kind == CFG_PLAINTEXT;
-	cfg->starttls_available = kind == CFG_STARTTLS;
+	cfg->starttls_available = kind == CFG_STARTTLS ||
+				  kind == CFG_LOCAL_TLS;
 	if (kind == CFG_SMALL) {
 		cfg->limits.max_line_length = 64;
 		cfg->limits.max_small_literal = 16;
@@ -87,7 +95,7 @@ make_cfg(enum cfg_kind kind, struct imap_config *cfg)
 #define CAPS_PRE "IMAP4rev1 LITERAL+ SASL-IR ID"
 #define CAPS_INSECURE CAPS_PRE " LOGINDISABLED"
 #define CAPS_SECURE CAPS_PRE " AUTH=PLAIN AUTH=LOGIN"
-#define CAPS_POST "IMAP4rev1 LITERAL+ ID"
+#define CAPS_POST "IMAP4rev1 LITERAL+ ID UNSELECT CHILDREN"
 #define LOGGED_IN "OK [CAPABILITY " CAPS_POST "] Logged in\r\n"
 #define AUTH_FAILED "NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"
 #define PRIVACY                                                                \
@@ -229,8 +237,8 @@ static const struct session_case cases[] = {
 	 0, "a BAD Unbalanced parentheses\r\n", IMAP_STATUS_CONTINUE},
 	{"unknown_command_is_bad", CFG_SECURE, "a FROB\r\n", 0,
 	 "a BAD Unknown command\r\n", IMAP_STATUS_CONTINUE},
-	{"not_yet_implemented_select_is_unknown", CFG_SECURE,
-	 "a LOGIN alice secret\r\nb SELECT INBOX\r\n", 0,
+	{"unknown_command_after_login_is_bad", CFG_SECURE,
+	 "a LOGIN alice secret\r\nb XYZZY INBOX\r\n", 0,
 	 "a " LOGGED_IN "b BAD Unknown command\r\n", IMAP_STATUS_CONTINUE},
 	{"uid_prefix_unknown_command_is_bad", CFG_SECURE,
 	 "a UID FETCH 1:* FLAGS\r\n", 0, "a BAD Unknown UID command\r\n",
@@ -264,7 +272,13 @@ static const struct session_case cases[] = {
 	 0, "* BYE Logging out.\r\na OK Logout completed.\r\n",
 	 IMAP_STATUS_CLOSE},
 	{"starttls_unavailable_is_bad", CFG_SECURE, "a STARTTLS\r\n", 0,
-	 "a BAD TLS is already active.\r\n", IMAP_STATUS_CONTINUE},
+	 "a BAD STARTTLS is not available.\r\n", IMAP_STATUS_CONTINUE},
+	{"starttls_offered_on_loopback", CFG_LOCAL_TLS,
+	 "a CAPABILITY\r\nb STARTTLS\r\n", 0,
+	 "* CAPABILITY " CAPS_PRE " STARTTLS AUTH=PLAIN AUTH=LOGIN\r\n"
+	 "a OK Capability completed.\r\n"
+	 "b OK Begin TLS negotiation now.\r\n",
+	 IMAP_STATUS_STARTTLS},
 	{"starttls_not_configured_is_bad", CFG_INSECURE, "a STARTTLS\r\n", 0,
 	 "a BAD STARTTLS is not available.\r\n", IMAP_STATUS_CONTINUE},
 	{"id_nil", CFG_INSECURE, "a ID NIL\r\n", 0,
@@ -485,7 +499,7 @@ login_stores_user_and_maildir(void **state)
 	input(s, "a LOGIN alice secret\r\n");
 	assert_true(imap_session_is_authenticated(s));
 	assert_string_equal(imap_session_user(s), "alice");
-	assert_string_equal(imap_session_maildir(s), "/mail/alice");
+	assert_string_equal(imap_session_maildir(s), maildir_root);
 	assert_int_equal(imap_session_timeout(s), 1800);
 	assert_string_equal(f.authzid, "(null)");
 	imap_session_free(&s);
@@ -652,6 +666,11 @@ main(void)
 		cmocka_unit_test(write_failure_closes),
 	};
 
+	int ret;
+
 	log_set_level(LOG_LEVEL_ERROR); /* keep the test output readable */
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	maildir_root = tl_tmpdir();
+	ret = cmocka_run_group_tests(tests, NULL, NULL);
+	tl_rmrf(&maildir_root);
+	return ret;
 }
