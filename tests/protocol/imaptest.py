@@ -802,6 +802,8 @@ def capabilities(line):
 #                             match is left for the next step; at the end
 #                             of the session it may also be absent
 #   S~: regex                 the next response must fully match the regex
+#   S*: pattern               skip responses up to one matching pattern
+#                             (for untagged data the case does not check)
 #   SHUT                      half-close: the server reads end of input
 #   EOF                       the server closes the connection, nothing more
 
@@ -829,7 +831,7 @@ class Script:
             if m:
                 self.mode = m.group(1)
             return
-        m = re.match(r"(C|C-|S|S\?|S~): ?(.*)$", line)
+        m = re.match(r"(C|C-|S|S\?|S~|S\*): ?(.*)$", line)
         if m:
             self.steps.append((m.group(1), m.group(2), lineno))
         elif line.strip() in ("EOF", "SHUT"):
@@ -905,6 +907,19 @@ def run_script(script):
             if kind in ("C", "C-"):
                 data = client_bytes(arg, bound, where)
                 c.send(data + (b"\r\n" if kind == "C" else b""))
+            elif kind == "S*":
+                rx = glob_to_regex(arg, bound)
+                while True:
+                    try:
+                        line = c.readline()
+                    except EOFError:
+                        fail("%s: expected %r, the server closed the connection\n%s"
+                             % (where, arg, c.transcript_text()))
+                    m = rx.fullmatch(line.decode("utf-8", "surrogateescape"))
+                    if m:
+                        break
+                for k, v in m.groupdict().items():
+                    bound.setdefault(k, v)
             elif kind in ("S", "S?", "S~"):
                 try:
                     line = c.readline()
