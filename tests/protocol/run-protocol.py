@@ -513,20 +513,57 @@ def soup_line(rng, i):
     return b"s%d " % i + cmd + b"".join(b" " + w for w in words)
 
 
-@test
-def token_soup_never_crashes_and_each_session_resyncs():
-    rng = random.Random(2026)
-    i = 0
-    sessions = 0
-    answered = 0
-    while i < 600:
+MAILBOX_WORDS = [
+    b"INBOX", b"inbox", b"Archive", b"Sent", b"Archive.Sub", b"../x", b"..", b".",
+    b"a/b", b"/etc", b".hidden", b"&Jjo-", b"&Jjo", b"&-", b"&", b"a..b", b"a.",
+    b".a", b"%", b"*", b'"q"', b'"a\\\\b"', b'""', b"NIL", b"{3+}\r\nabc",
+    b"{0+}\r\n", b'"\xc3\xa9t\xc3\xa9"', b'"\xff\xfe"', b"x" * 300, b'"a\x01b"',
+    b"INBOX.x", b"~", b'"../../../../../escape"', b"Trash", b'"Sent."', b'"tmp"',
+    b"cur", b"new"]
+
+
+def authed_soup_line(rng, i):
+    """One random authenticated-state command: mailbox names that are
+    hostile to a Maildir++ mapping, status items, APPEND literals."""
+    cmd = rng.choice([b"SELECT", b"EXAMINE", b"CREATE", b"DELETE", b"RENAME",
+                      b"SUBSCRIBE", b"UNSUBSCRIBE", b"LIST", b"LSUB", b"STATUS",
+                      b"APPEND", b"CHECK", b"CLOSE", b"EXPUNGE", b"UID EXPUNGE",
+                      b"UNSELECT", b"NOOP"])
+    args = []
+    for _ in range(rng.randrange(0, 4)):
+        k = rng.randrange(6)
+        if k < 3:
+            args.append(rng.choice(MAILBOX_WORDS))
+        elif k == 3:
+            args.append(rng.choice([b"(MESSAGES)", b"(UIDNEXT UIDVALIDITY UNSEEN RECENT MESSAGES)",
+                                    b"()", b"(FOO)", b"MESSAGES", b"(MESSAGES"]))
+        elif k == 4:
+            body = b"From: a@b\r\nSubject: t\r\n\r\nhi\r\n"
+            args.append(rng.choice([b"(\\Seen)", b"()", b"(\\Bogus)",
+                                    b'"01-Jan-2020 00:00:00 +0000"', b""])
+                        + b" {%d+}\r\n" % len(body) + body)
+        else:
+            args.append(rng.choice([b"1", b"1:*", b"0", b"*", b"4294967295", b'""', b'"*"', b'"%"']))
+    return b"s%d " % i + cmd + b"".join(b" " + a for a in args)
+
+
+def token_soup(seed, make_line, login, total=600, need=400):
+    """Send total seeded random lines, each followed by a NOOP probe that
+    must be answered OK: no line may crash a session or leave it out of
+    step. A session that ends (BYE after 3 failed logins or 20 BADs in a
+    row) is replaced by a new one."""
+    rng = random.Random(seed)
+    i = answered = sessions = 0
+    while i < total:
         sessions += 1
         with Env() as env:
             proc, c = env.start_inetd()
             c.greeting()
-            closed = False
-            while i < 600 and not closed:
-                line = soup_line(rng, i)
+            if login:
+                c.login()
+            closed = saw_bye = False
+            while i < total and not closed:
+                line = make_line(rng, i)
                 tag = b"s%d " % i
                 probe = b"p%d" % i
                 i += 1
@@ -542,6 +579,7 @@ def token_soup_never_crashes_and_each_session_resyncs():
                     except EOFError:
                         closed = True
                         break
+                    saw_bye = saw_bye or resp.startswith(b"* BYE")
                     if resp.startswith(b"+"):
                         # AUTHENTICATE took the pipelined probe as its
                         # response line; probe again after its answer.
@@ -560,13 +598,26 @@ def token_soup_never_crashes_and_each_session_resyncs():
                         break
             c.close()
             proc.wait()
+            if closed and not saw_bye:
+                fail("session closed without BYE after %s (exit %s):\n%s\n%s"
+                     % (show(line), proc.returncode, c.transcript_text(),
+                        show(proc.stderr_text()[-1500:])))
             if proc.returncode < 0 or env.sanitizer_report():
-                fail("after %s:\n%s" % (show(line), c.transcript_text()))
+                fail("after %s:\n%s\n%s" % (show(line), c.transcript_text(),
+                                              env.sanitizer_report() or ""))
             env.check_exit(proc)
-    # Sessions end after 3 failed logins or 20 BADs in a row, but most
-    # probes must have been answered or the test shows nothing.
-    if answered < 400:
-        fail("only %d of 600 probes answered over %d sessions" % (answered, sessions))
+    if answered < need:
+        fail("only %d of %d probes answered over %d sessions" % (answered, total, sessions))
+
+
+@test
+def token_soup_never_crashes_and_each_session_resyncs():
+    token_soup(2026, soup_line, login=False)
+
+
+@test
+def authenticated_token_soup_never_crashes_and_each_session_resyncs():
+    token_soup(2026, authed_soup_line, login=True)
 
 
 # ---------------------------------------------------------------------------
