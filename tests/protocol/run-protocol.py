@@ -27,7 +27,7 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from imaptest import (  # noqa: E402
     BIN, Env, Script, TestFailure, binary_has_asan, capabilities, fail,
-    free_port, hwm_kib, is_listening, local_nonloopback_ipv4, proc_ids,
+    free_port, hwm_kib, is_listening, local_nonloopback_ipv4, my_children, proc_ids,
     rss_kib, run_script, show, wait_for)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -821,6 +821,47 @@ def standalone_listens_on_every_listen_line_including_ipv6():
                 fail("%s counts as insecure: %s" % (host, sorted(caps)))
             c.login()
             c.logout()
+
+
+@test
+def standalone_without_f_detaches_and_serves():
+    with Env() as env:
+        port = free_port()
+        conf = env.write_config(["listen = 127.0.0.1:%d" % port])
+        r = env.run(["-c", conf])
+        if r.returncode != 0:
+            fail("imapmoved -c (daemon): exit %d, stderr %s" % (r.returncode, show(r.stderr)))
+        # The daemon is reparented to this runner (a subreaper) once any
+        # intermediate process of its double fork has exited.
+        wait_for(lambda: is_listening(port), "the daemon to listen on %d" % port)
+        wait_for(lambda: len(my_children()) == 1, "the daemon to be reparented")
+        daemons = my_children()
+        c = env.connect(port)
+        c.greeting()
+        c.login()
+        c.logout()
+        os.kill(daemons[0], signal.SIGTERM)
+        _, status = os.waitpid(daemons[0], 0)
+        if os.WIFSIGNALED(status) and os.WTERMSIG(status) != signal.SIGTERM:
+            fail("daemon ended by signal %d" % os.WTERMSIG(status))
+
+
+@test
+def standalone_listen_address_in_use_fails_with_file_and_line():
+    with Env() as env:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        lines = env.base_config() + ["listen = 127.0.0.1:%d" % port]
+        conf = env.write_config(lines=lines)
+        proc = env.spawn([BIN, "-f", "-c", conf], stdin=subprocess.DEVNULL)
+        rc = proc.wait()
+        s.close()
+        where = ("%s:%d:" % (conf, len(lines))).encode()
+        if rc == 0 or where not in proc.stderr_text():
+            fail("listen on a busy port: exit %s, stderr %s (expected %s)"
+                 % (rc, show(proc.stderr_text()), show(where)))
 
 
 @test
