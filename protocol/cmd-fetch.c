@@ -24,9 +24,8 @@ struct fetch_msg {
 	struct buf *b;             /* the response so far */
 };
 
-static const char *const months[] = {"Jan", "Feb", "Mar", "Apr",
-				     "May", "Jun", "Jul", "Aug",
-				     "Sep", "Oct", "Nov", "Dec"};
+static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+				     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
 /* date-time = DQUOTE date-day-fixed "-" date-month "-" date-year
  *             SP time SP zone DQUOTE                  (RFC 3501 9)
@@ -38,9 +37,9 @@ write_date(struct buf *b, time_t t)
 
 	if (gmtime_r(&t, &tm) == NULL)
 		memset(&tm, 0, sizeof(tm)); /* out of range: 1900 */
-	(void)buf_printf(b, "\"%2d-%s-%04d %02d:%02d:%02d +0000\"",
-			 tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900,
-			 tm.tm_hour, tm.tm_min, tm.tm_sec); /* no maximum */
+	(void)buf_printf(b, "\"%2d-%s-%04d %02d:%02d:%02d +0000\"", tm.tm_mday,
+			 months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour,
+			 tm.tm_min, tm.tm_sec); /* no maximum */
 }
 
 /* The wire (CRLF) size of the whole message: from the file name's ,W=
@@ -213,8 +212,7 @@ fetch_one(struct imap_session *s, const struct imap_fetch *f, bool is_uid,
 	if (f->needs_content ||
 	    (f->has_size && fm.m->vsize == 0 && fm.m->size > 0)) {
 		if (md_box_view(s->view.box, uid, &fm.view) < 0)
-			return md_last_error(s->store, NULL) ==
-					       MD_ERR_EXPUNGED
+			return md_last_error(s->store, NULL) == MD_ERR_EXPUNGED
 				       ? 1
 				       : -1;
 		fm.has_view = true;
@@ -250,9 +248,8 @@ mark_seen(struct imap_session *s, const uint32_t *uids, size_t count)
 		if (bi >= 0 && (msgs[bi].flags & MD_FLAG_SEEN) == 0)
 			todo[n++] = uids[i];
 	}
-	if (n == 0 ||
-	    md_box_set_flags(s->view.box, todo, n, MD_FLAGS_ADD, MD_FLAG_SEEN,
-			     0) == 0)
+	if (n == 0 || md_box_set_flags(s->view.box, todo, n, MD_FLAGS_ADD,
+				       MD_FLAG_SEEN, 0) == 0)
 		return 0;
 	return md_last_error(s->store, NULL) == MD_ERR_EXPUNGED ? 0 : -1;
 }

@@ -90,8 +90,8 @@ cmd_store(struct imap_cmd *cmd)
 		memset(&list, 0, sizeof(list));
 		list.type = IMAP_ARG_LIST;
 		list.count = cmd->count - 2;
-		list.list = arena_alloc(s->arena,
-					list.count * sizeof(*list.list));
+		list.list =
+			arena_alloc(s->arena, list.count * sizeof(*list.list));
 		memcpy(list.list, &cmd->args[2],
 		       list.count * sizeof(*list.list));
 	}
@@ -122,9 +122,8 @@ cmd_store(struct imap_cmd *cmd)
 	if (report(cmd, uids, count, !silent) > 0 && ret == 0 && !cmd->is_uid)
 		imap_cmd_tagged(cmd, IMAP_RESP_NO, "EXPUNGEISSUED",
 				"Some messages were expunged.");
-	else if (ret < 0 &&
-		 (md_last_error(s->store, NULL) != MD_ERR_EXPUNGED ||
-		  !cmd->is_uid))
+	else if (ret < 0 && (md_last_error(s->store, NULL) != MD_ERR_EXPUNGED ||
+			     !cmd->is_uid))
 		imap_cmd_store_error(cmd, false);
 	else
 		imap_cmd_tagged(cmd, IMAP_RESP_OK, NULL, "STORE completed.");

@@ -30,7 +30,7 @@ struct imap_fetch_item {
 	/* The item name of the response without any "<origin>":
 	 * "BODY[1.MIME]", "RFC822.HEADER" (in the arena). */
 	const char *name;
-	bool sets_seen; /* BODY[...] without .PEEK, RFC822, RFC822.TEXT */
+	bool sets_seen;  /* BODY[...] without .PEEK, RFC822, RFC822.TEXT */
 	bool needs_mime; /* anything but the whole message needs a parse */
 };
 

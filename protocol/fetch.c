@@ -309,13 +309,12 @@ fetch_att(struct arena *a, const char *s, size_t len,
 }
 
 /* The macros (RFC 3501 6.4.5); they stand alone, never in a list. */
-static const char *const macro_all[] = {"FLAGS", "INTERNALDATE",
-					"RFC822.SIZE", "ENVELOPE", NULL};
-static const char *const macro_fast[] = {"FLAGS", "INTERNALDATE",
-					 "RFC822.SIZE", NULL};
-static const char *const macro_full[] = {"FLAGS", "INTERNALDATE",
-					 "RFC822.SIZE", "ENVELOPE", "BODY",
+static const char *const macro_all[] = {"FLAGS", "INTERNALDATE", "RFC822.SIZE",
+					"ENVELOPE", NULL};
+static const char *const macro_fast[] = {"FLAGS", "INTERNALDATE", "RFC822.SIZE",
 					 NULL};
+static const char *const macro_full[] = {
+	"FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODY", NULL};
 
 static const char *const *
 macro(const struct imap_arg *arg)
@@ -345,8 +344,8 @@ summarise(struct imap_fetch *f)
 		f->has_size |= it->kind == IMAP_FETCH_RFC822_SIZE;
 		f->sets_seen |= it->sets_seen;
 		f->needs_mime |= it->needs_mime;
-		f->needs_content |= it->needs_mime ||
-				    it->kind == IMAP_FETCH_SECTION;
+		f->needs_content |=
+			it->needs_mime || it->kind == IMAP_FETCH_SECTION;
 	}
 }
 
@@ -380,8 +379,8 @@ imap_fetch_parse(struct arena *a, const struct imap_arg *arg,
 	f_r->items = arena_alloc(a, n * sizeof(*f_r->items));
 	for (i = 0; i < n; i++) {
 		if (list[i].type != IMAP_ARG_ATOM ||
-		    fetch_att(a, list[i].str, list[i].len,
-			      &f_r->items[i]) < 0) {
+		    fetch_att(a, list[i].str, list[i].len, &f_r->items[i]) <
+			    0) {
 			*error_r = "Invalid or unknown FETCH item";
 			return -1;
 		}
