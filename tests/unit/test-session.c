@@ -241,7 +241,7 @@ static const struct session_case cases[] = {
 	 "a LOGIN alice secret\r\nb XYZZY INBOX\r\n", 0,
 	 "a " LOGGED_IN "b BAD Unknown command\r\n", IMAP_STATUS_CONTINUE},
 	{"uid_prefix_unknown_command_is_bad", CFG_SECURE,
-	 "a UID FETCH 1:* FLAGS\r\n", 0, "a BAD Unknown UID command\r\n",
+	 "a UID XYZZY 1:* FLAGS\r\n", 0, "a BAD Unknown UID command\r\n",
 	 IMAP_STATUS_CONTINUE},
 	{"missing_tag_is_untagged_bad", CFG_SECURE, "\r\n", 0,
 	 "* BAD Invalid tag\r\n", IMAP_STATUS_CONTINUE},
