@@ -191,6 +191,28 @@ write_msg(struct fetch_msg *fm, bool is_uid)
 	return 0;
 }
 
+/* The length of the top-level header with its blank line, found as the
+ * MIME parser finds it (a line holding only CRLF or LF ends it). Items
+ * that need no more (ENVELOPE, HEADER.FIELDS of 10,000 messages) then
+ * parse only that much. */
+static size_t
+header_len(const struct md_view *v)
+{
+	const char *d = v->data, *lf;
+	size_t pos = 0;
+
+	while (pos < v->size) {
+		if (d[pos] == '\n' ||
+		    (d[pos] == '\r' && pos + 1 < v->size && d[pos + 1] == '\n'))
+			return pos + (d[pos] == '\r' ? 2 : 1);
+		lf = memchr(d + pos, '\n', v->size - pos);
+		if (lf == NULL)
+			break;
+		pos = (size_t)(lf - d) + 1;
+	}
+	return v->size;
+}
+
 /* Fetch one message. Returns 0, 1 when it is no longer there (expunged by
  * another session: nothing written), or -1 on a store error. */
 static int
@@ -218,9 +240,9 @@ fetch_one(struct imap_session *s, const struct imap_fetch *f, bool is_uid,
 		fm.has_view = true;
 	}
 	if (f->needs_mime)
-		fm.mime = mime_parse(s->arena,
-				     (const unsigned char *)fm.view.data,
-				     fm.view.size);
+		fm.mime = mime_parse(
+			s->arena, (const unsigned char *)fm.view.data,
+			f->needs_body ? fm.view.size : header_len(&fm.view));
 	ret = write_msg(&fm, is_uid);
 	if (fm.has_view)
 		md_view_release(&fm.view);

@@ -32,6 +32,7 @@ struct imap_fetch_item {
 	const char *name;
 	bool sets_seen;  /* BODY[...] without .PEEK, RFC822, RFC822.TEXT */
 	bool needs_mime; /* anything but the whole message needs a parse */
+	bool needs_body; /* ...of more than the top-level header */
 };
 
 struct imap_fetch {
@@ -41,6 +42,8 @@ struct imap_fetch {
 	bool has_flags;     /* FLAGS was asked for */
 	bool sets_seen;     /* some item sets \Seen */
 	bool needs_mime;    /* some item needs the parsed message */
+	bool needs_body;    /* ...beyond its header (else only the header
+			       is parsed: ENVELOPE, HEADER.FIELDS) */
 	bool needs_content; /* some item needs the message bytes */
 	bool has_size;      /* RFC822.SIZE (bytes needed when unknown) */
 };

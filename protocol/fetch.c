@@ -267,6 +267,8 @@ body_section(struct arena *a, const char *s, size_t len,
 		it->name = arena_strndup(a, buf_cstr(&name), name.len);
 		it->needs_mime = it->spec.nparts > 0 ||
 				 it->spec.text != MIME_SECTION_ALL;
+		it->needs_body = it->spec.nparts > 0 ||
+				 it->spec.text == MIME_SECTION_TEXT;
 		ret = 0;
 	}
 	buf_free(&name);
@@ -289,9 +291,10 @@ fetch_att(struct arena *a, const char *s, size_t len,
 	for (i = 0; i < N_OF(simple_items); i++) {
 		if (strcasecmp(s, simple_items[i].name) == 0) {
 			it->kind = simple_items[i].kind;
-			it->needs_mime = it->kind == IMAP_FETCH_ENVELOPE ||
-					 it->kind == IMAP_FETCH_BODY ||
+			it->needs_body = it->kind == IMAP_FETCH_BODY ||
 					 it->kind == IMAP_FETCH_BODYSTRUCTURE;
+			it->needs_mime = it->needs_body ||
+					 it->kind == IMAP_FETCH_ENVELOPE;
 			return 0;
 		}
 	}
@@ -302,6 +305,7 @@ fetch_att(struct arena *a, const char *s, size_t len,
 			it->name = rfc822_items[i].name;
 			it->sets_seen = rfc822_items[i].sets_seen;
 			it->needs_mime = it->spec.text != MIME_SECTION_ALL;
+			it->needs_body = it->spec.text == MIME_SECTION_TEXT;
 			return 0;
 		}
 	}
@@ -344,6 +348,7 @@ summarise(struct imap_fetch *f)
 		f->has_size |= it->kind == IMAP_FETCH_RFC822_SIZE;
 		f->sets_seen |= it->sets_seen;
 		f->needs_mime |= it->needs_mime;
+		f->needs_body |= it->needs_body;
 		f->needs_content |=
 			it->needs_mime || it->kind == IMAP_FETCH_SECTION;
 	}
