@@ -68,6 +68,7 @@ write_journal(struct move *mv, const uint32_t *uids, size_t from, size_t count)
 	if (fd >= 0 && io_write_all(fd, buf_cstr(&b), b.len) == 0 &&
 	    fsync(fd) == 0)
 		ret = 0;
+	FAULT_SYSCALL();
 	if (fd >= 0 && close(fd) < 0)
 		ret = -1;
 	if (ret == 0)
@@ -244,6 +245,7 @@ unlink_sources(struct move *mv)
 				      mv->unlink_src[i]);
 			ret = -1;
 		}
+		FAULT_SYSCALL();
 		FAULT_POINT("move.exdev-after-unlink");
 	}
 	return ret;
@@ -425,10 +427,12 @@ md_move(struct md_box *box, const uint32_t *uids, size_t count,
 			     "Invalid mailbox name");
 		return -1;
 	}
+	FAULT_ARM(true);
 	if (strcmp(src_dir, mv.dst_dir) == 0)
 		ret = move_self(&mv, uids, count);
 	else
 		ret = move_other(&mv, uids, count, src_dir, target);
+	FAULT_ARM(false);
 	view_drop(box, &result->src);
 	for (i = 0; i < mv.nunlink; i++)
 		free(mv.unlink_src[i]);
