@@ -1,0 +1,740 @@
+#!/usr/bin/python3
+"""Real, unmodified IMAP clients against imapmoved.
+
+Each test starts the server standalone on loopback ports (plain, and
+implicit TLS with a certificate from tools/gencert.sh that the clients
+take as their CA) over a generated Maildir, drives one client from
+Debian non-interactively, and then checks the Maildir on disk: files in
+cur/ and new/ per folder, Message-IDs and flags. Plain connections go
+through a recording proxy, so each client's commands are printed (the
+server does not log commands); curl's own -v trace is used over TLS.
+The clients come from tools/deps-interop.txt.
+
+The binary is $IMAPMOVED_BIN (default ./imapmoved). Stdlib only. Prints
+one line per test and a final "N passed, N failed, N skipped"; exits
+non-zero on failure. A check is skipped only when the server does not
+advertise the capability it needs (MOVE, IDLE), never because a client
+failed.
+"""
+
+import email
+import imaplib
+import os
+import re
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(TOP, "tests", "protocol"))
+import imaptest  # noqa: E402
+
+# A client run may take this long before it counts as hung.
+CLIENT_TIMEOUT = 60
+USER, PASSWORD = "demo", "secret"
+TESTS = []
+CERT_DIR = None
+
+
+class Skip(Exception):
+    """The server does not advertise what the check needs."""
+
+
+class Fail(Exception):
+    pass
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+# ---------------------------------------------------------------------------
+# Messages and Maildirs on disk
+
+
+def make_message(msgid, subject, body="Some text.", crlf=False):
+    """An RFC 5322 message; LF line ends unless crlf (Maildirs hold both)."""
+    lines = [
+        "From: Carol <carol@example.org>",
+        "To: demo@example.org",
+        "Subject: " + subject,
+        "Date: Tue, 24 Nov 2026 10:%02d:00 +0000" % (sum(map(ord, msgid)) % 60),
+        "Message-ID: <%s>" % msgid,
+        "MIME-Version: 1.0",
+        "Content-Type: text/plain; charset=us-ascii",
+        "",
+        body,
+        "-- ",
+        "Carol",
+        "",
+    ]
+    return ("\r\n" if crlf else "\n").join(lines).encode()
+
+
+def folder_dir(root, folder):
+    """Maildir++ directory of a folder in the server's layout."""
+    return root if folder == "INBOX" else os.path.join(root, "." + folder)
+
+
+def populate(env, layout, user=USER):
+    """Replace user's Maildir with layout: {folder: [(msgid, flags), ...]};
+    flags None puts the message in new/, else in cur/ with ':2,flags'.
+    Returns the Maildir root."""
+    root = os.path.join(env.home(user), "Maildir")
+    shutil.rmtree(root, ignore_errors=True)
+    n = 0
+    for folder, msgs in layout.items():
+        d = folder_dir(root, folder)
+        for sub in ("cur", "new", "tmp"):
+            os.makedirs(os.path.join(d, sub), exist_ok=True)
+        if folder != "INBOX":
+            open(os.path.join(d, "maildirfolder"), "w").close()
+        for msgid, flags in msgs:
+            n += 1
+            name = "%d.M%dP%d.interop" % (1764000000 + n, n, os.getpid())
+            subject = msgid.split("@")[0].replace("-", " ")
+            data = make_message(msgid, subject, crlf=(n % 2 == 0))
+            if flags is None:
+                path = os.path.join(d, "new", name)
+            else:
+                path = os.path.join(d, "cur", name + ":2," + flags)
+            with open(path, "wb") as f:
+                f.write(data)
+    for dirpath, dirnames, filenames in os.walk(env.home(user)):
+        for nm in dirnames + filenames:
+            os.chown(os.path.join(dirpath, nm), env.uid, env.gid)
+    return root
+
+
+def message_id(path):
+    with open(path, "rb") as f:
+        msg = email.message_from_binary_file(f)
+    mid = msg.get("Message-ID", "")
+    return mid.strip().strip("<>")
+
+
+def read_folder(d):
+    """(sorted [(msgid, flags)], files in cur, files in new) of one
+    Maildir folder. Flags are the upper-case letters after ':2,'."""
+    items = []
+    counts = []
+    for sub in ("cur", "new"):
+        names = [n for n in os.listdir(os.path.join(d, sub)) if not n.startswith(".")]
+        counts.append(len(names))
+        for n in names:
+            flags = ""
+            if ":2," in n:
+                flags = "".join(sorted(c for c in n.split(":2,", 1)[1] if c.isupper()))
+            items.append((message_id(os.path.join(d, sub, n)), flags))
+    return sorted(items), counts[0], counts[1]
+
+
+def server_state(root):
+    """{folder: sorted [(msgid, flags)]} of the server's Maildir++."""
+    state = {"INBOX": read_folder(root)[0]}
+    for n in sorted(os.listdir(root)):
+        if n.startswith(".") and os.path.isdir(os.path.join(root, n, "cur")):
+            state[n[1:]] = read_folder(os.path.join(root, n))[0]
+    return state
+
+
+def plain_state(root):
+    """{folder: sorted [(msgid, flags)]} of a directory of Maildirs, one
+    per folder (how mbsync and offlineimap lay out the local side)."""
+    state = {}
+    for n in sorted(os.listdir(root)):
+        if os.path.isdir(os.path.join(root, n, "cur")):
+            state[n] = read_folder(os.path.join(root, n))[0]
+    return state
+
+
+def ids(items):
+    return sorted(m for m, _ in items)
+
+
+def expect_folder(root, folder, want):
+    """The server folder holds exactly want: [(msgid, flags)] (flags None:
+    any), each Message-ID once."""
+    have, _, _ = read_folder(folder_dir(root, folder))
+    check(ids(have) == sorted(m for m, _ in want),
+          "%s holds %s, expected %s" % (folder, ids(have), sorted(m for m, _ in want)))
+    flags = dict(have)
+    for m, f in want:
+        if f is not None:
+            check(flags[m] == f, "%s: %s has flags %r, expected %r"
+                  % (folder, m, flags[m], f))
+
+
+def same_states(server, local, what):
+    if server != local:
+        lines = ["%s: server and local differ" % what]
+        for f in sorted(set(server) | set(local)):
+            if server.get(f) != local.get(f):
+                lines.append("  %s: server %s" % (f, server.get(f)))
+                lines.append("  %s: local  %s" % (f, local.get(f)))
+        raise Fail("\n".join(lines))
+
+
+def crlf(data):
+    return re.sub(rb"\r?\n", b"\r\n", data)
+
+
+def file_of(root, folder, msgid):
+    d = folder_dir(root, folder)
+    for sub in ("cur", "new"):
+        for n in os.listdir(os.path.join(d, sub)):
+            p = os.path.join(d, sub, n)
+            if message_id(p) == msgid:
+                return p
+    raise Fail("%s not in %s on disk" % (msgid, folder))
+
+
+# ---------------------------------------------------------------------------
+# The recording proxy and what the clients sent
+
+
+class TraceProxy:
+    """A loopback TCP proxy to the server's plain port that keeps what
+    each client connection sent."""
+
+    def __init__(self, target_port):
+        self.target = target_port
+        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(16)
+        self.port = self.lsock.getsockname()[1]
+        self.sessions = []
+        self.socks = []
+        self.threads = []
+        t = threading.Thread(target=self._accept, daemon=True)
+        t.start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.lsock.accept()
+            except OSError:
+                return
+            try:
+                s = socket.create_connection(("127.0.0.1", self.target), timeout=10)
+                s.settimeout(None)
+            except OSError:
+                c.close()
+                continue
+            rec = bytearray()
+            self.sessions.append(rec)
+            self.socks += [c, s]
+            for src, dst, r in ((c, s, rec), (s, c, None)):
+                t = threading.Thread(target=self._pump, args=(src, dst, r), daemon=True)
+                t.start()
+                self.threads.append(t)
+
+    @staticmethod
+    def _pump(src, dst, rec):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                if rec is not None:
+                    rec += data
+                dst.sendall(data)
+        except OSError:
+            pass
+        try:
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def close(self):
+        try:
+            self.lsock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.lsock.close()
+        for t in self.threads:
+            t.join(5)
+        for s in self.socks:
+            s.close()
+
+    def commands(self):
+        """Commands of all sessions, in order of first use."""
+        out = []
+        for rec in self.sessions:
+            for c in parse_commands(bytes(rec)):
+                if c not in out:
+                    out.append(c)
+        return out
+
+
+def parse_commands(data):
+    """Command names (with UID prefix) a client sent, literals skipped;
+    '{n+}' adds 'LITERAL+', a synchronising literal 'literal'."""
+    out = []
+    i = 0
+    skip_next = False
+    while i < len(data):
+        j = data.find(b"\n", i)
+        if j < 0:
+            j = len(data)
+        line = data[i:j].rstrip(b"\r")
+        i = j + 1
+        # Follow literals to the end of the command.
+        while True:
+            m = re.search(rb"\{(\d+)(\+?)\}$", line)
+            if not m:
+                break
+            out.append("LITERAL+" if m.group(2) else "literal")
+            i += int(m.group(1))
+            j = data.find(b"\n", i)
+            if j < 0:
+                j = len(data)
+            line = data[i:j].rstrip(b"\r")
+            i = j + 1
+        if skip_next:
+            skip_next = False
+            continue
+        words = line.split()
+        if not words:
+            continue
+        if len(words) == 1:
+            if words[0].upper() == b"DONE":
+                out.append("DONE")
+            continue
+        name = words[1].upper().decode(errors="replace")
+        if name == "UID" and len(words) > 2:
+            name += " " + words[2].upper().decode(errors="replace")
+        out.append(name)
+        if name == "AUTHENTICATE" and len(words) == 3:
+            skip_next = True  # the client's answer to the '+'
+        if name == "STARTTLS":
+            break  # TLS from here on
+    seen = []
+    for c in out:
+        if c not in seen:
+            seen.append(c)
+    return seen
+
+
+def curl_commands(stderr):
+    """Commands from curl -v (lines '> tag CMD ...')."""
+    return parse_commands(b"\r\n".join(
+        m.group(1) for m in re.finditer(rb"^> (.*?)\r?$", stderr, re.M)))
+
+
+TRACES = []
+
+
+def record(client, commands, note=""):
+    TRACES.append((client, commands))
+    print("#   %s sent: %s%s" % (client, " ".join(commands), note))
+
+
+# ---------------------------------------------------------------------------
+# The server
+
+
+class Server:
+    """imapmoved standalone on a plain and an implicit-TLS loopback port,
+    STARTTLS offered when tls is true (some clients upgrade by themselves
+    when STARTTLS is offered, which would hide their commands from the
+    proxy)."""
+
+    def __init__(self, layout, tls=False):
+        self.env = imaptest.Env(users={USER: imaptest.USERS[USER]})
+        self.root = populate(self.env, layout)
+        extra = []
+        self.tls_port = None
+        if tls:
+            self.tls_port = imaptest.free_port()
+            extra = ["tls_cert = " + os.path.join(CERT_DIR, "cert.pem"),
+                     "tls_key = " + os.path.join(CERT_DIR, "key.pem"),
+                     "listen_tls = 127.0.0.1:%d" % self.tls_port]
+        self.proc, self.port = self.env.start_standalone(extra)
+        if tls:
+            imaptest.wait_for(lambda: imaptest.is_listening(self.tls_port),
+                              "the TLS port", proc=self.proc)
+        self.proxy = TraceProxy(self.port)
+        self.caps = None
+        self.work = self.env.path("client")
+        os.makedirs(self.work)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def close(self):
+        self.proxy.close()
+        try:
+            rep = self.env.sanitizer_report()
+            if rep is None and self.proc.poll() is not None:
+                rep = "server exited with %s" % self.proc.returncode
+        finally:
+            self.env.close()
+        if rep:
+            raise Fail(rep)
+
+    def admin(self):
+        """A logged-in imaplib session straight to the server (not traced)
+        for setting up and changing the server side."""
+        m = imaplib.IMAP4("127.0.0.1", self.port, timeout=imaptest.TIMEOUT)
+        m.login(USER, PASSWORD)
+        if self.caps is None:
+            # imaplib keeps the greeting's list; ask again after LOGIN.
+            typ, data = m.capability()
+            self.caps = set(data[0].decode().upper().split())
+        return m
+
+    def capabilities(self):
+        if self.caps is None:
+            self.admin().logout()
+        return self.caps
+
+    def uids(self, folder):
+        """{msgid: uid} of a folder, as the server numbers it."""
+        m = self.admin()
+        try:
+            typ, _ = m.select(imap_quote(folder), readonly=True)
+            check(typ == "OK", "SELECT %s failed" % folder)
+            typ, data = m.fetch("1:*", "(UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+            out = {}
+            for item in data:
+                if isinstance(item, tuple):
+                    uid = int(re.search(rb"UID (\d+)", item[0]).group(1))
+                    mid = re.search(rb"<([^>]*)>", item[1]).group(1).decode()
+                    out[mid] = uid
+            return out
+        finally:
+            m.logout()
+
+    def run(self, argv, what, env=None, ok=(0,), stdin=None):
+        """Run a client to completion; fail on timeout or an exit status
+        outside ok. Returns the CompletedProcess."""
+        e = client_env(self.work)
+        if env:
+            e.update(env)
+        try:
+            r = subprocess.run(argv, capture_output=True, timeout=CLIENT_TIMEOUT,
+                               env=e, cwd=self.work, input=stdin,
+                               stdin=None if stdin is not None else subprocess.DEVNULL)
+        except subprocess.TimeoutExpired as ex:
+            raise Fail("%s hung: %s\n%s" % (what, " ".join(argv),
+                                            tail(ex.stderr or b"")))
+        if r.returncode not in ok:
+            raise Fail("%s exited %d\nstdout: %s\nstderr: %s"
+                       % (what, r.returncode, tail(r.stdout), tail(r.stderr)))
+        return r
+
+    def write(self, name, text, mode=0o600):
+        path = os.path.join(self.work, name)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, mode)
+        return path
+
+
+def client_env(home):
+    e = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "LC_ALL": "C.UTF-8",
+         "TERM": "xterm", "USER": "root", "LOGNAME": "root"}
+    return e
+
+
+def tail(data, n=2500):
+    if isinstance(data, bytes):
+        data = data.decode("utf-8", "replace")
+    return data[-n:]
+
+
+def imap_quote(s):
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def need(server, cap):
+    if cap not in server.capabilities():
+        raise Skip("server does not advertise %s" % cap)
+
+
+def tls_context():
+    ctx = ssl.create_default_context(cafile=os.path.join(CERT_DIR, "cert.pem"))
+    return ctx
+
+
+def imaplib_ok(result, what):
+    typ, data = result
+    check(typ == "OK", "%s: %s %r" % (what, typ, data))
+    return data
+
+
+# ---------------------------------------------------------------------------
+# Versions
+
+
+def package_version(pkg):
+    r = subprocess.run(["dpkg-query", "-W", "-f=${Version}", pkg],
+                       capture_output=True, text=True)
+    return r.stdout.strip() if r.returncode == 0 else None
+
+
+def require(binary, pkg):
+    if shutil.which(binary) is None:
+        raise Fail("%s not installed (Debian package %s; run tools/deps.sh)"
+                   % (binary, pkg))
+
+
+VERSIONS = {}
+
+
+def note_version(client, pkg):
+    if client not in VERSIONS:
+        v = package_version(pkg) if pkg else None
+        VERSIONS[client] = v
+        print("#   %s version: %s" % (client, v or "unknown"))
+
+
+# ---------------------------------------------------------------------------
+# Python imaplib
+
+IMAPLIB_LAYOUT = {
+    "INBOX": [("m1@interop", "S"), ("m2@interop", "S"), ("m3@interop", None),
+              ("m4@interop", ""), ("m5@interop", "F")],
+    "Archive": [("a1@interop", "S")],
+    "Sent": [],
+}
+
+
+@test
+def imaplib_full_session():
+    """LIST, CREATE, SUBSCRIBE, STATUS, SELECT, SEARCH, FETCH, STORE,
+    APPEND, COPY, EXPUNGE, CLOSE, LOGOUT through the proxy."""
+    VERSIONS.setdefault("imaplib", "Python " + sys.version.split()[0])
+    with Server(IMAPLIB_LAYOUT) as srv:
+        uids = srv.uids("INBOX")
+        m = imaplib.IMAP4("127.0.0.1", srv.proxy.port, timeout=imaptest.TIMEOUT)
+        imaplib_ok(m.login(USER, PASSWORD), "LOGIN")
+        boxes = b"\n".join(imaplib_ok(m.list(), "LIST"))
+        for name in (b"INBOX", b"Archive", b"Sent"):
+            check(name in boxes, "LIST lacks %s: %r" % (name, boxes))
+        imaplib_ok(m.create("Work"), "CREATE")
+        imaplib_ok(m.subscribe("Work"), "SUBSCRIBE")
+        lsub = imaplib_ok(m.lsub(), "LSUB")
+        check(any(b"Work" in x for x in lsub if x), "LSUB lacks Work: %r" % lsub)
+        st = imaplib_ok(m.status("INBOX", "(MESSAGES UNSEEN UIDNEXT)"), "STATUS")[0]
+        check(b"MESSAGES 5" in st and b"UNSEEN 3" in st, "STATUS: %r" % st)
+        n = imaplib_ok(m.select("INBOX"), "SELECT")[0]
+        check(n == b"5", "SELECT INBOX: %r messages" % n)
+        unseen = imaplib_ok(m.uid("SEARCH", None, "UNSEEN"), "UID SEARCH")[0].split()
+        check(sorted(int(u) for u in unseen) == sorted([uids["m3@interop"], uids["m4@interop"], uids["m5@interop"]]),
+              "UID SEARCH UNSEEN: %r, uids %r" % (unseen, uids))
+        env = imaplib_ok(m.fetch("1:*", "(UID FLAGS RFC822.SIZE ENVELOPE)"), "FETCH")
+        check(len(env) == 5 and b"ENVELOPE" in env[0], "FETCH 1:*: %r" % env[:2])
+        body = imaplib_ok(m.uid("FETCH", str(uids["m1@interop"]), "(BODY.PEEK[])"),
+                          "UID FETCH")[0][1]
+        with open(file_of(srv.root, "INBOX", "m1@interop"), "rb") as f:
+            check(body == crlf(f.read()), "BODY[] differs from the file: %r" % body[:200])
+        imaplib_ok(m.uid("STORE", str(uids["m2@interop"]), "+FLAGS", "(\\Flagged)"),
+                   "UID STORE")
+        typ, data = m.append("Sent", "(\\Seen)", imaplib.Time2Internaldate(time.time()),
+                             make_message("sent1@interop", "sent one", crlf=True))
+        check(typ == "OK", "APPEND: %r" % data)
+        if "UIDPLUS" in srv.capabilities():
+            check(b"APPENDUID" in data[0], "APPEND without APPENDUID: %r" % data)
+        typ, data = m.uid("COPY", str(uids["m1@interop"]), "Archive")
+        check(typ == "OK", "UID COPY: %r" % data)
+        if "UIDPLUS" in srv.capabilities():
+            code = m.response("COPYUID")[1][0]
+            check(code is not None, "UID COPY without COPYUID")
+        seq = [i + 1 for i, u in enumerate(sorted(uids.values())) if u == uids["m4@interop"]][0]
+        imaplib_ok(m.store(str(seq), "+FLAGS", "(\\Deleted)"), "STORE")
+        gone = imaplib_ok(m.expunge(), "EXPUNGE")
+        check(gone == [str(seq).encode()], "EXPUNGE reported %r, expected %d" % (gone, seq))
+        imaplib_ok(m.close(), "CLOSE")
+        m.logout()
+        expect_folder(srv.root, "INBOX", [("m1@interop", "S"), ("m2@interop", "FS"),
+                                         ("m3@interop", ""), ("m5@interop", "F")])
+        expect_folder(srv.root, "Archive", [("a1@interop", "S"), ("m1@interop", "S")])
+        expect_folder(srv.root, "Sent", [("sent1@interop", "S")])
+        expect_folder(srv.root, "Work", [])
+        record("imaplib", srv.proxy.commands())
+
+
+@test
+def imaplib_move():
+    """UID MOVE and MOVE with COPYUID; the source loses the messages."""
+    with Server(IMAPLIB_LAYOUT) as srv:
+        need(srv, "MOVE")
+        uids = srv.uids("INBOX")
+        m = imaplib.IMAP4("127.0.0.1", srv.proxy.port, timeout=imaptest.TIMEOUT)
+        imaplib_ok(m.login(USER, PASSWORD), "LOGIN")
+        imaplib_ok(m.select("INBOX"), "SELECT")
+        typ, data = m.uid("MOVE", "%d,%d" % (uids["m1@interop"], uids["m3@interop"]),
+                          "Archive")
+        check(typ == "OK", "UID MOVE: %r" % data)
+        if "UIDPLUS" in srv.capabilities():
+            code = m.response("COPYUID")[1][0]
+            check(code is not None, "UID MOVE without COPYUID: %r" % (m.untagged_responses,))
+            check(code.split()[1:] == [b"%d,%d" % (uids["m1@interop"], uids["m3@interop"]),
+                                       b"2:3"], "UID MOVE: COPYUID %r" % code)
+        typ, data = m._simple_command("MOVE", "1", "Sent")  # now m2
+        check(typ == "OK", "MOVE: %r" % data)
+        n = imaplib_ok(m.select("INBOX"), "SELECT")[0]
+        check(n == b"2", "INBOX has %r messages after the moves" % n)
+        m.logout()
+        expect_folder(srv.root, "INBOX", [("m4@interop", ""), ("m5@interop", "F")])
+        expect_folder(srv.root, "Archive", [("a1@interop", "S"), ("m1@interop", "S"),
+                                           ("m3@interop", "")])
+        expect_folder(srv.root, "Sent", [("m2@interop", "S")])
+        record("imaplib (move)", srv.proxy.commands())
+
+
+@test
+def imaplib_idle():
+    """IDLE (sent by hand: imaplib of Python 3.11 has no idle()) sees an
+    APPEND and an EXPUNGE made by another session."""
+    with Server(IMAPLIB_LAYOUT) as srv:
+        need(srv, "IDLE")
+        m = imaplib.IMAP4("127.0.0.1", srv.proxy.port, timeout=imaptest.TIMEOUT)
+        imaplib_ok(m.login(USER, PASSWORD), "LOGIN")
+        imaplib_ok(m.select("INBOX"), "SELECT")
+        imaplib.Commands.setdefault("IDLE", ("AUTH", "SELECTED"))
+        tag = m._command("IDLE")
+        cont = m.readline()
+        check(cont.startswith(b"+"), "IDLE: no continuation: %r" % cont)
+        other = srv.admin()
+        other.append("INBOX", None, None, make_message("idle@interop", "during idle"))
+        line = m.readline()
+        check(re.match(rb"\* 6 EXISTS", line), "IDLE: expected * 6 EXISTS, got %r" % line)
+        imaplib_ok(other.select("INBOX"), "SELECT")
+        imaplib_ok(other.store("2", "+FLAGS", "(\\Deleted)"), "STORE")
+        imaplib_ok(other.expunge(), "EXPUNGE")
+        other.logout()
+        line = m.readline()
+        check(re.match(rb"\* 2 EXPUNGE", line), "IDLE: expected * 2 EXPUNGE, got %r" % line)
+        m.send(b"DONE\r\n")
+        typ, data = m._command_complete("IDLE", tag)
+        check(typ == "OK", "IDLE ended with %r %r" % (typ, data))
+        m.logout()
+        expect_folder(srv.root, "INBOX", [("m1@interop", "S"), ("m3@interop", ""),
+                                         ("m4@interop", ""), ("m5@interop", "F"),
+                                         ("idle@interop", "")])
+        record("imaplib (idle)", srv.proxy.commands())
+
+
+@test
+def imaplib_starttls():
+    """IMAP4.starttls with the test CA, then LOGIN, SELECT, FETCH, STORE."""
+    with Server(IMAPLIB_LAYOUT, tls=True) as srv:
+        m = imaplib.IMAP4("127.0.0.1", srv.port, timeout=imaptest.TIMEOUT)
+        check("STARTTLS" in m.capabilities, "no STARTTLS in %r" % (m.capabilities,))
+        imaplib_ok(m.starttls(ssl_context=tls_context()), "STARTTLS")
+        check("STARTTLS" not in m.capabilities, "STARTTLS still offered after TLS")
+        imaplib_ok(m.login(USER, PASSWORD), "LOGIN")
+        imaplib_ok(m.select("INBOX"), "SELECT")
+        hdr = imaplib_ok(m.fetch("3", "(BODY[HEADER.FIELDS (SUBJECT)])"), "FETCH")[0][1]
+        check(hdr.strip() == b"Subject: m3", "FETCH 3 header: %r" % hdr)
+        imaplib_ok(m.store("5", "-FLAGS", "(\\Flagged)"), "STORE")
+        m.logout()
+        # BODY[] without PEEK set \Seen on message 3.
+        expect_folder(srv.root, "INBOX", [("m1@interop", "S"), ("m2@interop", "S"),
+                                         ("m3@interop", "S"), ("m4@interop", ""),
+                                         ("m5@interop", "")])
+
+
+@test
+def imaplib_ssl():
+    """IMAP4_SSL on the implicit-TLS port: LIST, APPEND, UID FETCH."""
+    with Server(IMAPLIB_LAYOUT, tls=True) as srv:
+        m = imaplib.IMAP4_SSL("127.0.0.1", srv.tls_port, ssl_context=tls_context(),
+                              timeout=imaptest.TIMEOUT)
+        check("STARTTLS" not in m.capabilities, "STARTTLS offered on TLS: %r"
+              % (m.capabilities,))
+        imaplib_ok(m.login(USER, PASSWORD), "LOGIN")
+        boxes = imaplib_ok(m.list(), "LIST")
+        check(len(boxes) == 3, "LIST: %r" % boxes)
+        big = make_message("big@interop", "big", body=("y" * 70 + "\r\n") * 3000, crlf=True)
+        imaplib_ok(m.append("Archive", None, None, big), "APPEND")
+        imaplib_ok(m.select("Archive", readonly=True), "EXAMINE")
+        data = imaplib_ok(m.uid("FETCH", "1:*", "(UID RFC822.SIZE BODY.PEEK[])"), "UID FETCH")
+        got = [x[1] for x in data if isinstance(x, tuple)]
+        check(len(got) == 2 and got[1] == big, "big message did not come back whole: "
+              "%d messages, sizes %r, sent %d" % (len(got), [len(x) for x in got], len(big)))
+        m.logout()
+        expect_folder(srv.root, "Archive", [("a1@interop", "S"), ("big@interop", "")])
+
+
+# ---------------------------------------------------------------------------
+
+CLIENTS = [  # (name, Debian package, binary)
+    ("imaplib", "python3", None),
+    ("curl", "curl", "curl"),
+    ("mbsync", "isync", "mbsync"),
+    ("offlineimap", "offlineimap3", "offlineimap"),
+    ("imapfilter", "imapfilter", "imapfilter"),
+    ("fetchmail", "fetchmail", "fetchmail"),
+    ("getmail", "getmail6", "getmail"),
+    ("neomutt", "neomutt", "neomutt"),
+]
+
+
+def main():
+    global CERT_DIR
+    only = sys.argv[1:]
+    base = imaptest.scratch_dir()
+    CERT_DIR = __import__("tempfile").mkdtemp(prefix="imapmoved-interop-", dir=base)
+    passed = failed = skipped = 0
+    try:
+        r = subprocess.run(["sh", os.path.join(TOP, "tools", "gencert.sh"), CERT_DIR],
+                           capture_output=True)
+        if r.returncode != 0:
+            print("gencert.sh failed: %s" % tail(r.stderr))
+            print("0 passed, 1 failed")
+            return 1
+        for name, pkg, _ in CLIENTS:
+            v = package_version(pkg)
+            if name == "imaplib":
+                v = "Python " + sys.version.split()[0]
+            print("# %s: %s %s" % (name, pkg, v or "(not installed)"))
+        for fn in TESTS:
+            if only and not any(o in fn.__name__ for o in only):
+                continue
+            try:
+                fn()
+            except Skip as e:
+                skipped += 1
+                print("skip %s: %s" % (fn.__name__, e))
+                continue
+            except (Fail, imaptest.TestFailure) as e:
+                failed += 1
+                print("FAIL %s: %s" % (fn.__name__, e))
+                continue
+            except Exception:
+                failed += 1
+                print("FAIL %s: %s" % (fn.__name__, traceback.format_exc()))
+                continue
+            passed += 1
+            print("ok   %s" % fn.__name__)
+    finally:
+        shutil.rmtree(CERT_DIR, ignore_errors=True)
+    line = "%d passed, %d failed" % (passed, failed)
+    if skipped:
+        line += ", %d skipped" % skipped
+    print(line)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
