@@ -270,19 +270,25 @@ class TraceProxy:
             s.close()
 
     def commands(self):
-        """Commands of all sessions, in order of first use."""
-        out = []
-        for rec in self.sessions:
-            for c in parse_commands(bytes(rec)):
-                if c not in out:
-                    out.append(c)
-        return out
+        """(command names of all sessions in order of first use, command
+        lines) as parse_commands gives them."""
+        names, lines = [], []
+        for n, rec in enumerate(self.sessions):
+            a, b = parse_commands(bytes(rec))
+            names += a
+            lines += ["%d: %s" % (n, x) for x in b]
+        return unique(names), lines
 
 
-def parse_commands(data):
-    """Command names (with UID prefix) a client sent, literals skipped;
-    '{n+}' adds 'LITERAL+', a synchronising literal 'literal'."""
+def parse_commands(data, trace=False):
+    """(command names with their UID prefix, in order of first use;
+    command lines) of what a client sent. '{n+}' adds the name
+    'LITERAL+', a synchronising literal 'literal'. Literal bytes are
+    skipped and LOGIN passwords masked. Stops at STARTTLS unless data is
+    a client's own cleartext trace (trace true), which also leaves
+    literals out."""
     out = []
+    lines = []
     i = 0
     skip_next = False
     while i < len(data):
@@ -291,55 +297,76 @@ def parse_commands(data):
             j = len(data)
         line = data[i:j].rstrip(b"\r")
         i = j + 1
+        first = line
+        text = line
         # Follow literals to the end of the command.
         while True:
             m = re.search(rb"\{(\d+)(\+?)\}$", line)
             if not m:
                 break
             out.append("LITERAL+" if m.group(2) else "literal")
+            if trace:
+                break  # a -v trace leaves the literal's bytes out
             i += int(m.group(1))
             j = data.find(b"\n", i)
             if j < 0:
                 j = len(data)
             line = data[i:j].rstrip(b"\r")
+            text += b" <literal> " + line
             i = j + 1
         if skip_next:
             skip_next = False
+            lines.append("<SASL response>")
             continue
-        words = line.split()
+        words = first.split()
         if not words:
             continue
         if len(words) == 1:
             if words[0].upper() == b"DONE":
                 out.append("DONE")
+            lines.append(text.decode("utf-8", "replace"))
             continue
         name = words[1].upper().decode(errors="replace")
         if name == "UID" and len(words) > 2:
             name += " " + words[2].upper().decode(errors="replace")
         out.append(name)
+        if name == "LOGIN":
+            text = b" ".join(words[:3]) + b" <password>"
+        elif name == "AUTHENTICATE" and len(words) > 3:
+            text = b" ".join(words[:3]) + b" <initial response>"
+        lines.append(text.decode("utf-8", "replace")[:300])
         if name == "AUTHENTICATE" and len(words) == 3:
             skip_next = True  # the client's answer to the '+'
-        if name == "STARTTLS":
+        if name == "STARTTLS" and not trace:
             break  # TLS from here on
-    seen = []
-    for c in out:
-        if c not in seen:
-            seen.append(c)
-    return seen
+    return unique(out), lines
 
 
 def curl_commands(stderr):
-    """Commands from curl -v (lines '> tag CMD ...')."""
+    """parse_commands of curl -v's trace (lines '> tag CMD ...')."""
     return parse_commands(b"\r\n".join(
-        m.group(1) for m in re.finditer(rb"^> (.*?)\r?$", stderr, re.M)))
+        m.group(1) for m in re.finditer(rb"^> (.*?)\r?$", stderr, re.M)), trace=True)
 
 
-TRACES = []
+def unique(seq):
+    out = []
+    for x in seq:
+        if x not in out:
+            out.append(x)
+    return out
 
 
-def record(client, commands, note=""):
-    TRACES.append((client, commands))
-    print("#   %s sent: %s%s" % (client, " ".join(commands), note))
+def record(client, commands):
+    """Print what a client sent; with $IMAPMOVED_INTEROP_TRACE naming a
+    directory, also write its command lines there (for INTEROP.md)."""
+    names, lines = commands
+    print("#   %s sent: %s" % (client, " ".join(names)))
+    d = os.environ.get("IMAPMOVED_INTEROP_TRACE")
+    if d:
+        os.makedirs(d, exist_ok=True)
+        name = re.sub(r"[^a-z0-9]+", "-", client.lower()).strip("-")
+        with open(os.path.join(d, name + ".txt"), "w") as f:
+            f.write("\n".join(lines) + "\n")
 
 
 # ---------------------------------------------------------------------------
@@ -674,6 +701,231 @@ def imaplib_ssl():
               "%d messages, sizes %r, sent %d" % (len(got), [len(x) for x in got], len(big)))
         m.logout()
         expect_folder(srv.root, "Archive", [("a1@interop", "S"), ("big@interop", "")])
+
+
+# ---------------------------------------------------------------------------
+# curl
+
+CURL_LAYOUT = {
+    "INBOX": [("c1@interop", "S"), ("c2@interop", None), ("c3@interop", "S"),
+              ("c4@interop", "S")],
+    "Archive": [],
+    "Sent": [],
+}
+
+
+def curl(srv, used, url, *args, what="curl", tls="starttls"):
+    """Run curl -v on url (a path after the host) over STARTTLS or
+    implicit TLS; returns its output and adds what curl sent (from
+    its trace) to used: ([names], [lines])."""
+    require("curl", "curl")
+    cacert = os.path.join(CERT_DIR, "cert.pem")
+    if tls == "imaps":
+        base = "imaps://127.0.0.1:%d/" % srv.tls_port
+        opts = ["--cacert", cacert]
+    else:
+        base = "imap://127.0.0.1:%d/" % srv.port
+        opts = ["--ssl-reqd", "--cacert", cacert]
+    r = srv.run(["curl", "-v", "-sS", "--max-time", "30", "-u", "%s:%s" % (USER, PASSWORD)]
+                + opts + list(args) + [base + url], what)
+    names, lines = curl_commands(r.stderr)
+    check("STARTTLS" in names if tls == "starttls" else "STARTTLS" not in names,
+          "%s: unexpected TLS start: %s" % (what, names))
+    used[0].extend(names)
+    used[1].extend("%s: %s" % (what, x) for x in lines)
+    return r.stdout
+
+
+@test
+def curl_list_select_fetch_append():
+    """LIST, SELECT + SEARCH, FETCH by UID and APPEND by upload, over
+    STARTTLS; LIST and FETCH over imaps."""
+    with Server(CURL_LAYOUT, tls=True) as srv:
+        uids = srv.uids("INBOX")
+        used = ([], [])
+        out = curl(srv, used, "", what="LIST")
+        for name in (b"INBOX", b"Archive", b"Sent"):
+            check(re.search(rb"^\* LIST .*" + name + rb"\r?$", out, re.M),
+                  "LIST output lacks %s: %r" % (name, out))
+        out = curl(srv, used, "INBOX?UNSEEN", what="SEARCH")
+        check(out.strip() == b"* SEARCH 2", "INBOX?UNSEEN: %r" % out)
+        out = curl(srv, used, "INBOX;UID=%d" % uids["c2@interop"], what="FETCH")
+        with open(file_of(srv.root, "INBOX", "c2@interop"), "rb") as f:
+            check(out == crlf(f.read()), "FETCH by UID: got %r" % out[:300])
+        up = srv.write("upload.eml", make_message("up@interop", "uploaded", crlf=True)
+                       .decode())
+        out = curl(srv, used, "Sent", "-T", up, what="APPEND")
+        out = curl(srv, used, "", what="imaps LIST", tls="imaps")
+        check(b"Archive" in out, "imaps LIST: %r" % out)
+        out = curl(srv, used, "INBOX;UID=%d" % uids["c4@interop"], what="imaps FETCH",
+                         tls="imaps")
+        with open(file_of(srv.root, "INBOX", "c4@interop"), "rb") as f:
+            check(out == crlf(f.read()), "imaps FETCH by UID: got %r" % out[:300])
+        # FETCH BODY[] (not PEEK) set \Seen on c2.
+        expect_folder(srv.root, "INBOX", [("c1@interop", "S"), ("c2@interop", "S"),
+                                         ("c3@interop", "S"), ("c4@interop", "S")])
+        expect_folder(srv.root, "Sent", [("up@interop", "S")])  # APPEND (\\Seen)
+        record("curl", (unique(used[0]), used[1]))
+
+
+@test
+def curl_uid_move():
+    """-X 'UID MOVE uid Archive' on the INBOX URL, over STARTTLS and imaps."""
+    with Server(CURL_LAYOUT, tls=True) as srv:
+        need(srv, "MOVE")
+        uids = srv.uids("INBOX")
+        used = ([], [])
+        out = curl(srv, used, "INBOX", "-X", "UID MOVE %d Archive" % uids["c1@interop"],
+                         what="UID MOVE")
+        check(b"EXPUNGE" in out, "UID MOVE printed %r" % out)
+        out = curl(srv, used, "INBOX", "-X", "UID MOVE %d:%d Sent"
+                         % (uids["c3@interop"], uids["c4@interop"]),
+                         what="imaps UID MOVE", tls="imaps")
+        expect_folder(srv.root, "INBOX", [("c2@interop", "")])
+        expect_folder(srv.root, "Archive", [("c1@interop", "S")])
+        expect_folder(srv.root, "Sent", [("c3@interop", "S"), ("c4@interop", "S")])
+        record("curl (move)", (unique(used[0]), used[1]))
+
+
+
+# ---------------------------------------------------------------------------
+# Two-way sync: mbsync and offlineimap
+
+SYNC_LAYOUT = {
+    "INBOX": [("m1@interop", "S"), ("m2@interop", ""), ("m3@interop", "S"),
+              ("m4@interop", "FS"), ("m5@interop", None)],
+    "Archive": [("a1@interop", "S"), ("a2@interop", "RS")],
+    "Sent": [("s1@interop", "S")],
+    "Work": [("w1@interop", "")],
+}
+
+# What both sides hold after the changes below and a second sync.
+SYNC_AFTER = {
+    "INBOX": [("m2@interop", "F"), ("m4@interop", "FRS"), ("m5@interop", "S"),
+              ("srvnew@interop", "")],
+    "Archive": [("a1@interop", "S"), ("a2@interop", "RS"), ("m1@interop", "S"),
+                ("locnew@interop", "")],
+    "Sent": [],
+    "Work": [("w1@interop", "")],
+}
+
+
+def layout_state(layout):
+    return {f: sorted((m, "" if fl is None else fl) for m, fl in msgs)
+            for f, msgs in layout.items()}
+
+
+def change_server(srv):
+    """New mail, a flag, a deletion and a move, made by another client:
+    returns what it did to the Archive (MOVE or COPY+STORE+EXPUNGE)."""
+    m = srv.admin()
+    try:
+        imaplib_ok(m.append("INBOX", None, None, make_message("srvnew@interop", "srv new")),
+                   "APPEND")
+        imaplib_ok(m.select("INBOX"), "SELECT")
+        uids = {}
+        data = imaplib_ok(m.fetch("1:*", "(UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])"),
+                          "FETCH")
+        for item in data:
+            if isinstance(item, tuple):
+                mid = re.search(rb"<([^>]*)>", item[1]).group(1).decode()
+                uids[mid] = re.search(rb"UID (\d+)", item[0]).group(1).decode()
+        imaplib_ok(m.uid("STORE", uids["m2@interop"], "+FLAGS", "(\\Flagged)"), "STORE")
+        imaplib_ok(m.uid("STORE", uids["m3@interop"], "+FLAGS", "(\\Deleted)"), "STORE")
+        imaplib_ok(m.expunge(), "EXPUNGE")
+        if "MOVE" in srv.capabilities():
+            imaplib_ok(m.uid("MOVE", uids["m1@interop"], "Archive"), "UID MOVE")
+            how = "MOVE"
+        else:
+            imaplib_ok(m.uid("COPY", uids["m1@interop"], "Archive"), "UID COPY")
+            imaplib_ok(m.uid("STORE", uids["m1@interop"], "+FLAGS", "(\\Deleted)"), "STORE")
+            imaplib_ok(m.expunge(), "EXPUNGE")
+            how = "COPY+STORE+EXPUNGE"
+        m.logout()
+        return how
+    finally:
+        try:
+            m.shutdown()
+        except OSError:
+            pass
+
+
+def local_file(d, msgid):
+    for sub in ("cur", "new"):
+        for n in os.listdir(os.path.join(d, sub)):
+            if message_id(os.path.join(d, sub, n)) == msgid:
+                return os.path.join(d, sub, n)
+    raise Fail("%s not in local %s" % (msgid, d))
+
+
+def set_local_flags(path, flags):
+    d = os.path.dirname(os.path.dirname(path))
+    base = os.path.basename(path).split(":2,", 1)[0]
+    os.rename(path, os.path.join(d, "cur", base + ":2," + flags))
+
+
+def change_local(local, inbox="INBOX"):
+    """New mail in Archive, a flag added, a message read, a deletion."""
+    with open(os.path.join(local, "Archive", "tmp", "99.locnew"), "wb") as f:
+        f.write(make_message("locnew@interop", "local new"))
+    os.rename(os.path.join(local, "Archive", "tmp", "99.locnew"),
+              os.path.join(local, "Archive", "new", "99.locnew"))
+    set_local_flags(local_file(os.path.join(local, inbox), "m4@interop"), "FRS")
+    set_local_flags(local_file(os.path.join(local, inbox), "m5@interop"), "S")
+    os.unlink(local_file(os.path.join(local, "Sent"), "s1@interop"))
+
+
+MBSYNC_RC = """\
+IMAPAccount srv
+Host 127.0.0.1
+Port {port}
+User {user}
+Pass {password}
+SSLType None
+AuthMechs LOGIN
+Timeout 30
+
+IMAPStore far
+Account srv
+
+MaildirStore near
+Path {local}/
+Inbox {local}/INBOX
+SubFolders Verbatim
+
+Channel both
+Far :far:
+Near :near:
+Patterns *
+Create Both
+Expunge Both
+SyncState *
+"""
+
+
+@test
+def mbsync_two_way_sync():
+    """mbsync -a, changes on both sides (server: new mail, flag, deletion,
+    move; local: new mail, flags, deletion), mbsync -a again: both
+    sides identical."""
+    require("mbsync", "isync")
+    with Server(SYNC_LAYOUT) as srv:
+        local = os.path.join(srv.work, "local")
+        os.makedirs(local)  # mbsync creates folders, not the store's root
+        rc = srv.write("mbsyncrc", MBSYNC_RC.format(port=srv.proxy.port, user=USER,
+                                                    password=PASSWORD, local=local))
+        srv.run(["mbsync", "-c", rc, "-a"], "mbsync (first sync)")
+        same_states(server_state(srv.root), layout_state(SYNC_LAYOUT),
+                    "server after the first sync")
+        same_states(server_state(srv.root), plain_state(local), "first sync")
+        how = change_server(srv)
+        change_local(local)
+        srv.run(["mbsync", "-c", rc, "-a"], "mbsync (second sync)")
+        same_states(server_state(srv.root), layout_state(SYNC_AFTER),
+                    "server after the second sync")
+        same_states(server_state(srv.root), plain_state(local), "second sync")
+        record("mbsync", srv.proxy.commands())
+        print("#   (server-side move done with %s)" % how)
 
 
 # ---------------------------------------------------------------------------
