@@ -928,6 +928,64 @@ def mbsync_two_way_sync():
         print("#   (server-side move done with %s)" % how)
 
 
+OFFLINEIMAP_RC = """\
+[general]
+accounts = test
+metadata = {work}/offlineimap-meta
+fsync = false
+
+[Account test]
+localrepository = local
+remoterepository = remote
+
+[Repository local]
+type = Maildir
+localfolders = {local}
+
+[Repository remote]
+type = IMAP
+remotehost = 127.0.0.1
+remoteport = {port}
+remoteuser = {user}
+remotepass = {password}
+ssl = no
+starttls = no
+maxconnections = 1
+"""
+
+
+@test
+def offlineimap_two_way_sync():
+    """offlineimap -o twice around the same changes on both sides as for
+    mbsync: both sides identical."""
+    require("offlineimap", "offlineimap3")
+    with Server(SYNC_LAYOUT) as srv:
+        local = os.path.join(srv.work, "local")
+        rc = srv.write("offlineimaprc", OFFLINEIMAP_RC.format(
+            work=srv.work, port=srv.proxy.port, user=USER, password=PASSWORD, local=local))
+        argv = ["offlineimap", "-c", rc, "-o", "-u", "quiet"]
+        check_offlineimap(srv.run(argv, "offlineimap (first sync)"))
+        same_states(server_state(srv.root), layout_state(SYNC_LAYOUT),
+                    "server after the first sync")
+        same_states(server_state(srv.root), plain_state(local), "first sync")
+        how = change_server(srv)
+        change_local(local)
+        check_offlineimap(srv.run(argv, "offlineimap (second sync)"))
+        same_states(server_state(srv.root), layout_state(SYNC_AFTER),
+                    "server after the second sync")
+        same_states(server_state(srv.root), plain_state(local), "second sync")
+        record("offlineimap", srv.proxy.commands())
+        print("#   (server-side move done with %s)" % how)
+
+
+def check_offlineimap(r):
+    """offlineimap exits 0 even when a folder failed; its errors go to
+    stderr."""
+    err = r.stderr.decode("utf-8", "replace")
+    check("ERROR" not in err and "Traceback" not in err,
+          "offlineimap reported errors: %s" % tail(err))
+
+
 # ---------------------------------------------------------------------------
 
 CLIENTS = [  # (name, Debian package, binary)
