@@ -1025,10 +1025,78 @@ def imapfilter_moves_matching_messages():
                                            ("invoice1@interop", ""),
                                            ("invoice2@interop", "S")])
         # imapfilter 2.8.1 has no MOVE support: move_messages() is UID
-        # COPY, UID STORE +FLAGS.SILENT (\\Deleted) and EXPUNGE whatever
+        # COPY, UID STORE +FLAGS.SILENT (\Deleted) and EXPUNGE whatever
         # the server advertises, so the trace is only recorded.
         names, lines = srv.proxy.commands()
         record("imapfilter", (names, lines))
+
+
+# ---------------------------------------------------------------------------
+# fetchmail and getmail6
+
+RETRIEVE_LAYOUT = {
+    "INBOX": [("f1@interop", "S"), ("f2@interop", "S"), ("f3@interop", None),
+              ("f4@interop", ""), ("f5@interop", "F")],
+    "Archive": [("a1@interop", "S")],
+}
+
+FETCHMAIL_RC = """\
+set no syslog
+set no bouncemail
+poll localhost with protocol IMAP service {port}
+    user "{user}" there with password "{password}" is "root" here
+    sslcertck sslcertfile "{ca}"
+    mda "{work}/deliver.sh"
+"""
+
+
+def fetchmail_commands(stdout):
+    """parse_commands of fetchmail -v -v's trace (lines 'IMAP> ...')."""
+    return parse_commands(b"\r\n".join(
+        m.group(1) for m in re.finditer(rb"^fetchmail: IMAP> (.*?)\r?$", stdout, re.M)),
+        trace=True)
+
+
+def delivered(d):
+    """Message-IDs of the files in d (one message per file)."""
+    return sorted(message_id(os.path.join(d, n)) for n in os.listdir(d))
+
+
+@test
+def fetchmail_keep_then_fetchall_delete():
+    """fetchmail --keep takes the unseen messages (and they become seen);
+    then fetchmail --all --nokeep takes all and deletes them. fetchmail
+    6.4 insists on TLS by default (its sslcertck), so this runs over
+    STARTTLS with the test CA and its own -v -v trace is recorded."""
+    require("fetchmail", "fetchmail")
+    with Server(RETRIEVE_LAYOUT, tls=True) as srv:
+        out = os.path.join(srv.work, "out")
+        os.makedirs(out)
+        srv.write("deliver.sh", '#!/bin/sh\nf=$(mktemp -p %s msg.XXXXXX) && exec cat >"$f"\n'
+                  % out, mode=0o755)
+        rc = srv.write("fetchmailrc", FETCHMAIL_RC.format(
+            port=srv.port, user=USER, password=PASSWORD, work=srv.work,
+            ca=os.path.join(CERT_DIR, "cert.pem")))
+        base = ["fetchmail", "-v", "-v", "-f", rc, "--pidfile",
+                os.path.join(srv.work, "pid"), "--nosyslog"]
+        fm_env = {"FETCHMAILHOME": srv.work}
+        r = srv.run(base + ["--keep"], "fetchmail --keep", env=fm_env)
+        names, lines = fetchmail_commands(r.stdout)
+        check("STARTTLS" in names, "fetchmail did not use STARTTLS: %s" % names)
+        got = delivered(out)
+        check(got == ["f3@interop", "f4@interop", "f5@interop"],
+              "fetchmail --keep delivered %s" % got)
+        expect_folder(srv.root, "INBOX", [("f1@interop", "S"), ("f2@interop", "S"),
+                                         ("f3@interop", "S"), ("f4@interop", "S"),
+                                         ("f5@interop", "FS")])
+        r = srv.run(base + ["--all", "--nokeep"], "fetchmail --all --nokeep", env=fm_env)
+        more = fetchmail_commands(r.stdout)
+        got = delivered(out)
+        check(len(got) == 8 and sorted(set(got)) == ["f%d@interop" % i for i in range(1, 6)],
+              "after fetchmail --all: delivered %s" % got)
+        expect_folder(srv.root, "INBOX", [])
+        expect_folder(srv.root, "Archive", [("a1@interop", "S")])
+        record("fetchmail", (unique(names + more[0]), lines + ["--"] + more[1]))
 
 
 # ---------------------------------------------------------------------------
