@@ -20,6 +20,7 @@ failed.
 import email
 import imaplib
 import os
+import pwd
 import re
 import shutil
 import socket
@@ -1097,6 +1098,74 @@ def fetchmail_keep_then_fetchall_delete():
         expect_folder(srv.root, "INBOX", [])
         expect_folder(srv.root, "Archive", [("a1@interop", "S")])
         record("fetchmail", (unique(names + more[0]), lines + ["--"] + more[1]))
+
+
+GETMAIL_RC = """\
+[retriever]
+type = SimpleIMAPRetriever
+server = 127.0.0.1
+port = {port}
+username = {user}
+password = {password}
+mailboxes = ("INBOX",)
+{extra}
+[destination]
+type = Maildir
+path = {dest}/
+{deliver_as}
+[options]
+read_all = false
+delete = {delete}
+verbose = 0
+"""
+
+
+@test
+def getmail_keep_then_delete_new():
+    """getmail6 keeps all five messages (flags untouched: it peeks); a new
+    message arrives; with delete and move_on_delete it delivers only the
+    new one, and moves all six (the ones it had delivered before too) to
+    Archive."""
+    require("getmail", "getmail6")
+    with Server(RETRIEVE_LAYOUT) as srv:
+        dest = os.path.join(srv.work, "dest")
+        for sub in ("cur", "new", "tmp"):
+            os.makedirs(os.path.join(dest, sub))
+        # getmail refuses to deliver as root: as root, deliver as the mail
+        # user the server runs as.
+        user = ""
+        if os.geteuid() == 0:
+            user = "user = %s\n" % pwd.getpwuid(srv.env.uid).pw_name
+            for dirpath, dirnames, _ in os.walk(dest):
+                os.chown(dirpath, srv.env.uid, srv.env.gid)
+        gdir = os.path.join(srv.work, "getmail")
+        os.makedirs(gdir)
+        keep = srv.write("getmailrc-keep", GETMAIL_RC.format(
+            port=srv.proxy.port, user=USER, password=PASSWORD, dest=dest,
+            delete="false", extra="", deliver_as=user))
+        srv.run(["getmail", "--getmaildir", gdir, "--rcfile", keep], "getmail (keep)")
+        got = delivered(os.path.join(dest, "new")) + delivered(os.path.join(dest, "cur"))
+        check(got == ["f%d@interop" % i for i in range(1, 6)], "getmail delivered %s" % got)
+        same_states(server_state(srv.root), layout_state(RETRIEVE_LAYOUT),
+                    "server after getmail (keep)")
+        m = srv.admin()
+        imaplib_ok(m.append("INBOX", None, None, make_message("g6@interop", "g six")),
+                   "APPEND")
+        m.logout()
+        move = srv.write("getmailrc-move", GETMAIL_RC.format(
+            port=srv.proxy.port, user=USER, password=PASSWORD, dest=dest,
+            delete="true", extra="move_on_delete = Archive\n", deliver_as=user))
+        srv.run(["getmail", "--getmaildir", gdir, "--rcfile", move], "getmail (delete)")
+        got = delivered(os.path.join(dest, "new")) + delivered(os.path.join(dest, "cur"))
+        check(sorted(got) == sorted(["f%d@interop" % i for i in range(1, 6)]
+                                    + ["g6@interop"]), "getmail delivered %s" % got)
+        # delete also removes the messages delivered by the first run:
+        # all of INBOX goes to Archive (by COPY), flags kept.
+        after = layout_state(RETRIEVE_LAYOUT)
+        after["Archive"] = sorted(after["Archive"] + after["INBOX"] + [("g6@interop", "")])
+        after["INBOX"] = []
+        same_states(server_state(srv.root), after, "server after getmail (delete)")
+        record("getmail", srv.proxy.commands())
 
 
 # ---------------------------------------------------------------------------
