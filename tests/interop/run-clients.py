@@ -273,6 +273,11 @@ class TraceProxy:
     def commands(self):
         """(command names of all sessions in order of first use, command
         lines) as parse_commands gives them."""
+        # The clients have exited: wait until the proxy has read all they
+        # sent (each pump ends at its end of file).
+        end = time.monotonic() + imaptest.TIMEOUT
+        for t in list(self.threads):
+            t.join(max(0.0, end - time.monotonic()))
         names, lines = [], []
         for n, rec in enumerate(self.sessions):
             a, b = parse_commands(bytes(rec))
@@ -1166,6 +1171,77 @@ def getmail_keep_then_delete_new():
         after["INBOX"] = []
         same_states(server_state(srv.root), after, "server after getmail (delete)")
         record("getmail", srv.proxy.commands())
+
+
+# ---------------------------------------------------------------------------
+# neomutt under tmux
+
+NEOMUTT_LAYOUT = {
+    "INBOX": [("t1@interop", None), ("t2@interop", "S"), ("t3@interop", "")],
+    "Archive": [("a1@interop", "S")],
+}
+
+NEOMUTT_RC = """\
+set folder = "imap://{user}@127.0.0.1:{port}/"
+set imap_user = "{user}"
+set imap_pass = "{password}"
+set spoolfile = "+INBOX"
+set record = ""
+set postponed = ""
+set header_cache = ""
+set message_cachedir = ""
+set ssl_starttls = no
+set ssl_force_tls = no
+set confirmappend = no
+set delete = yes
+set quit = yes
+set move = no
+set mark_old = no
+set mail_check_stats = no
+set wait_key = no
+set imap_idle = no
+set beep = no
+"""
+
+# Read t1 (which sets \\Seen), save it to Archive (mutt marks the original
+# deleted), sync (expunge) and quit.
+NEOMUTT_KEYS = ("<limit>~i t1@interop<enter><display-message><exit>"
+                "<save-message><kill-line>=Archive<enter><sync-mailbox><quit>")
+
+
+@test
+def neomutt_reads_and_saves_to_another_folder():
+    """neomutt in a tmux pane opens INBOX, reads a message and saves it to
+    Archive, then syncs and quits: the message leaves INBOX, seen."""
+    require("neomutt", "neomutt")
+    require("tmux", "tmux")
+    with Server(NEOMUTT_LAYOUT) as srv:
+        rc = srv.write("neomuttrc", NEOMUTT_RC.format(
+            port=srv.proxy.port, user=USER, password=PASSWORD))
+        status = os.path.join(srv.work, "neomutt.status")
+        script = srv.write("run-neomutt.sh", "#!/bin/sh\nneomutt -n -F %s -e 'push \"%s\"'\n"
+                           "echo $? >%s.tmp && mv %s.tmp %s\n"
+                           % (rc, NEOMUTT_KEYS, status, status, status), mode=0o755)
+        tmux = ["tmux", "-L", "interop", "-f", "/dev/null"]
+        tenv = {"TMUX_TMPDIR": srv.work}
+        srv.run(tmux + ["new-session", "-d", "-x", "132", "-y", "40", script],
+                "tmux new-session", env=tenv)
+        try:
+            try:
+                imaptest.wait_for(lambda: os.path.exists(status), "neomutt to quit",
+                                  deadline=CLIENT_TIMEOUT)
+            except imaptest.TestFailure:
+                screen = srv.run(tmux + ["capture-pane", "-p"], "tmux capture-pane",
+                                 env=tenv, ok=(0, 1)).stdout
+                raise Fail("neomutt did not quit; its screen:\n%s" % tail(screen))
+        finally:
+            srv.run(tmux + ["kill-server"], "tmux kill-server", env=tenv, ok=(0, 1))
+        with open(status) as f:
+            code = f.read().strip()
+        check(code == "0", "neomutt exited %s" % code)
+        expect_folder(srv.root, "INBOX", [("t2@interop", "S"), ("t3@interop", "")])
+        expect_folder(srv.root, "Archive", [("a1@interop", "S"), ("t1@interop", "S")])
+        record("neomutt", srv.proxy.commands())
 
 
 # ---------------------------------------------------------------------------
