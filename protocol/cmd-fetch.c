@@ -7,6 +7,7 @@
  */
 #include "protocol/fetch-private.h"
 
+#include <assert.h>
 #include <string.h>
 #include <time.h>
 
@@ -88,8 +89,9 @@ write_section(struct fetch_msg *fm, const struct imap_fetch_item *it)
 	if (spec->has_partial)
 		(void)buf_printf(fm->b, "<%llu>",
 				 (unsigned long long)spec->origin);
-	if (fm->mime == NULL) {
-		/* The whole message: no parse needed. */
+	if (!it->needs_mime) {
+		/* The whole message: no parse needed (and the parse, when
+		 * another item made one, may cover the header only). */
 		memset(&v, 0, sizeof(v));
 		v.data = (const unsigned char *)fm->view.data;
 		v.len = fm->view.size;
@@ -130,6 +132,8 @@ write_item(struct fetch_msg *fm, const struct imap_fetch_item *it)
 {
 	struct arena *a = fm->s->arena;
 
+	/* fetch_one() parsed the message when an item asked for that. */
+	assert(fm->mime != NULL || !it->needs_mime);
 	switch (it->kind) {
 	case IMAP_FETCH_UID:
 		return buf_printf(fm->b, "UID %u", fm->m->uid);

@@ -532,6 +532,25 @@ expunged_by_other_session_is_left_out(void **state)
 	tc_close(&c);
 }
 
+/* ENVELOPE alone parses only the header; the whole message asked for
+ * beside it must still come whole. */
+static void
+header_only_parse_keeps_whole_message_whole(void **state)
+{
+	struct fx *fx = *state;
+	struct tc c;
+	const char *got;
+
+	tc_open(&c, fx->root);
+	(void)tc_run(&c, "s SELECT INBOX\r\n");
+	got = tc_run(&c, "a FETCH 1 (ENVELOPE BODY.PEEK[] RFC822.HEADER)\r\n");
+	assert_non_null(strstr(got, " BODY[] {405}\r\nReturn-Path: "));
+	assert_non_null(strstr(
+		got, "could we meet at three?\r\n RFC822.HEADER {368}\r\n"));
+	assert_non_null(strstr(got, "\r\na OK FETCH completed.\r\n"));
+	tc_close(&c);
+}
+
 /* Counts the write hook's calls. */
 static unsigned write_calls;
 
@@ -604,6 +623,9 @@ main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			expunged_by_other_session_is_left_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			header_only_parse_keeps_whole_message_whole, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(big_body_is_streamed_in_chunks,
 						setup, teardown),
 	};
