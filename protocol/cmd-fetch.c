@@ -134,6 +134,9 @@ write_item(struct fetch_msg *fm, const struct imap_fetch_item *it)
 
 	/* fetch_one() parsed the message when an item asked for that. */
 	assert(fm->mime != NULL || !it->needs_mime);
+	if (it->kind == IMAP_FETCH_ENVELOPE || it->kind == IMAP_FETCH_BODY ||
+	    it->kind == IMAP_FETCH_BODYSTRUCTURE)
+		assert(fm->mime != NULL);
 	switch (it->kind) {
 	case IMAP_FETCH_UID:
 		return buf_printf(fm->b, "UID %u", fm->m->uid);
