@@ -113,8 +113,7 @@ cmd_store(struct imap_cmd *cmd)
 	}
 	/* A new keyword: FLAGS before any FETCH shows it (RFC 3501
 	 * 7.2.6). */
-	if ((imap_box_keyword_mask(box) & ~s->view.keywords_sent) != 0)
-		imap_sync_send_flags(s);
+	imap_sync_announce_keywords(s);
 	if (count > 0)
 		ret = md_box_set_flags(box, uids, count, op,
 				       imap_flags_to_md(flags.system), kw);
