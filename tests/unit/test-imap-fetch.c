@@ -532,6 +532,56 @@ expunged_by_other_session_is_left_out(void **state)
 	tc_close(&c);
 }
 
+/* Remove the file in cur/ whose bytes hold needle, as another process
+ * expunging it would. */
+static void
+unlink_file_with(const char *root, const char *needle)
+{
+	char dir[4096], path[8192];
+	struct dirent *de;
+	struct buf b;
+	DIR *d;
+	bool done = false;
+
+	(void)snprintf(dir, sizeof(dir), "%s/cur", root);
+	d = opendir(dir);
+	assert_non_null(d);
+	while (!done && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		(void)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		buf_init(&b, 0);
+		if (io_read_file(path, &b) == 0 &&
+		    strstr(buf_cstr(&b), needle) != NULL) {
+			assert_int_equal(unlink(path), 0);
+			done = true;
+		}
+		buf_free(&b);
+	}
+	(void)closedir(d);
+	assert_true(done);
+}
+
+static void
+file_gone_before_sync_is_left_out(void **state)
+{
+	struct fx *fx = *state;
+	struct tc c;
+
+	tc_open(&c, fx->root);
+	(void)tc_run(&c, "s SELECT INBOX\r\n");
+	unlink_file_with(fx->root, "Subject: alt\r\n");
+	/* The flags are known without the file; the body is not. */
+	tc_expect("flags", tc_run(&c, "a FETCH 2 FLAGS\r\n"),
+		  "* 2 FETCH (FLAGS ())\r\na OK FETCH completed.\r\n");
+	tc_expect("body", tc_run(&c, "a FETCH 1:2 BODY.PEEK[TEXT]<0.5>\r\n"),
+		  "* 1 FETCH (BODY[TEXT]<0> {5}\r\nHello)\r\n"
+		  "a NO [EXPUNGEISSUED] Some messages were expunged.\r\n");
+	tc_expect("uid", tc_run(&c, "a UID FETCH 2 BODY.PEEK[]\r\n"),
+		  "* 2 EXPUNGE\r\na OK FETCH completed.\r\n");
+	tc_close(&c);
+}
+
 /* ENVELOPE alone parses only the header; the whole message asked for
  * beside it must still come whole. */
 static void
@@ -623,6 +673,8 @@ main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			expunged_by_other_session_is_left_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			file_gone_before_sync_is_left_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			header_only_parse_keeps_whole_message_whole, setup,
 			teardown),
