@@ -601,6 +601,33 @@ header_only_parse_keeps_whole_message_whole(void **state)
 	tc_close(&c);
 }
 
+/* RFC822.SIZE from the file name's ,W= (written by append) matches the
+ * literal BODY[] sends, with mixed, bare and lone line ends: 42 bytes
+ * with 6 bare LFs are 48 on the wire. */
+static void
+size_from_name_matches_body_literal(void **state)
+{
+	static const char msg[] = "Subject: mixed\n\ncrlf\r\nbare\nlone\rcr\n"
+				  "\r\n\n\nend";
+	struct fx *fx = *state;
+	char want[256], cmd[64];
+	uint32_t uid;
+	struct tc c;
+	const char *got;
+
+	uid = append_dated(fx->st, "INBOX", msg, 0, FIXED_DATE);
+	tc_open(&c, fx->root);
+	(void)tc_run(&c, "s SELECT INBOX\r\n");
+	(void)snprintf(cmd, sizeof(cmd),
+		       "a UID FETCH %u (RFC822.SIZE BODY.PEEK[])\r\n", uid);
+	got = tc_run(&c, cmd);
+	(void)snprintf(want, sizeof(want),
+		       "* 5 FETCH (UID %u RFC822.SIZE 48 BODY[] {48}\r\n", uid);
+	if (strncmp(got, want, strlen(want)) != 0)
+		fail_msg("got %s\nwant %s", got, want);
+	tc_close(&c);
+}
+
 /* Counts the write hook's calls. */
 static unsigned write_calls;
 
@@ -678,6 +705,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 			header_only_parse_keeps_whole_message_whole, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(
+			size_from_name_matches_body_literal, setup, teardown),
 		cmocka_unit_test_setup_teardown(big_body_is_streamed_in_chunks,
 						setup, teardown),
 	};
