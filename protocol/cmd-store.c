@@ -107,7 +107,9 @@ cmd_store(struct imap_cmd *cmd)
 				"Mailbox is read-only.");
 		return IMAP_STATUS_CONTINUE;
 	}
-	if (keyword_bits(box, &flags, op != MD_FLAGS_REMOVE, &kw) < 0) {
+	/* Keywords are created only for a STORE that changes something. */
+	if (keyword_bits(box, &flags, op != MD_FLAGS_REMOVE && count > 0, &kw) <
+	    0) {
 		imap_cmd_store_error(cmd, false);
 		return IMAP_STATUS_CONTINUE;
 	}
