@@ -11,8 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "lib/log.h"
-
 /* What one message's response is built from. */
 struct fetch_msg {
 	struct imap_session *s;
@@ -167,9 +165,10 @@ write_item(struct fetch_msg *fm, const struct imap_fetch_item *it)
 	return 0;
 }
 
-/* Write "* n FETCH (...)" for the message at view index idx whose store
- * record is m. UID FETCH always includes UID (first, unless asked for
- * elsewhere); FLAGS is added when the fetch changed them (\Seen). */
+/* Write "* n FETCH (...)" for the message of fm. UID FETCH always
+ * includes UID (first, unless asked for elsewhere); FLAGS is added when
+ * they differ from what the client knows (this FETCH set \Seen).
+ * Returns 0, or -1 when the output failed. */
 static int
 write_msg(struct fetch_msg *fm, bool is_uid)
 {
