@@ -7,10 +7,9 @@
  */
 #include "protocol/fetch-private.h"
 
+#include <assert.h>
 #include <string.h>
 #include <time.h>
-
-#include "lib/log.h"
 
 /* What one message's response is built from. */
 struct fetch_msg {
@@ -88,8 +87,9 @@ write_section(struct fetch_msg *fm, const struct imap_fetch_item *it)
 	if (spec->has_partial)
 		(void)buf_printf(fm->b, "<%llu>",
 				 (unsigned long long)spec->origin);
-	if (fm->mime == NULL) {
-		/* The whole message: no parse needed. */
+	if (!it->needs_mime) {
+		/* The whole message: no parse needed (and the parse, when
+		 * another item made one, may cover the header only). */
 		memset(&v, 0, sizeof(v));
 		v.data = (const unsigned char *)fm->view.data;
 		v.len = fm->view.size;
@@ -130,6 +130,11 @@ write_item(struct fetch_msg *fm, const struct imap_fetch_item *it)
 {
 	struct arena *a = fm->s->arena;
 
+	/* fetch_one() parsed the message when an item asked for that. */
+	assert(fm->mime != NULL || !it->needs_mime);
+	if (it->kind == IMAP_FETCH_ENVELOPE || it->kind == IMAP_FETCH_BODY ||
+	    it->kind == IMAP_FETCH_BODYSTRUCTURE)
+		assert(fm->mime != NULL);
 	switch (it->kind) {
 	case IMAP_FETCH_UID:
 		return buf_printf(fm->b, "UID %u", fm->m->uid);
@@ -160,9 +165,10 @@ write_item(struct fetch_msg *fm, const struct imap_fetch_item *it)
 	return 0;
 }
 
-/* Write "* n FETCH (...)" for the message at view index idx whose store
- * record is m. UID FETCH always includes UID (first, unless asked for
- * elsewhere); FLAGS is added when the fetch changed them (\Seen). */
+/* Write "* n FETCH (...)" for the message of fm. UID FETCH always
+ * includes UID (first, unless asked for elsewhere); FLAGS is added when
+ * they differ from what the client knows (this FETCH set \Seen).
+ * Returns 0, or -1 when the output failed. */
 static int
 write_msg(struct fetch_msg *fm, bool is_uid)
 {

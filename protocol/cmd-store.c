@@ -107,14 +107,15 @@ cmd_store(struct imap_cmd *cmd)
 				"Mailbox is read-only.");
 		return IMAP_STATUS_CONTINUE;
 	}
-	if (keyword_bits(box, &flags, op != MD_FLAGS_REMOVE, &kw) < 0) {
+	/* Keywords are created only for a STORE that changes something. */
+	if (keyword_bits(box, &flags, op != MD_FLAGS_REMOVE && count > 0, &kw) <
+	    0) {
 		imap_cmd_store_error(cmd, false);
 		return IMAP_STATUS_CONTINUE;
 	}
 	/* A new keyword: FLAGS before any FETCH shows it (RFC 3501
 	 * 7.2.6). */
-	if ((imap_box_keyword_mask(box) & ~s->view.keywords_sent) != 0)
-		imap_sync_send_flags(s);
+	imap_sync_announce_keywords(s);
 	if (count > 0)
 		ret = md_box_set_flags(box, uids, count, op,
 				       imap_flags_to_md(flags.system), kw);

@@ -532,6 +532,102 @@ expunged_by_other_session_is_left_out(void **state)
 	tc_close(&c);
 }
 
+/* Remove the file in cur/ whose bytes hold needle, as another process
+ * expunging it would. */
+static void
+unlink_file_with(const char *root, const char *needle)
+{
+	char dir[4096], path[8192];
+	struct dirent *de;
+	struct buf b;
+	DIR *d;
+	bool done = false;
+
+	(void)snprintf(dir, sizeof(dir), "%s/cur", root);
+	d = opendir(dir);
+	assert_non_null(d);
+	while (!done && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		(void)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		buf_init(&b, 0);
+		if (io_read_file(path, &b) == 0 &&
+		    strstr(buf_cstr(&b), needle) != NULL) {
+			assert_int_equal(unlink(path), 0);
+			done = true;
+		}
+		buf_free(&b);
+	}
+	(void)closedir(d);
+	assert_true(done);
+}
+
+static void
+file_gone_before_sync_is_left_out(void **state)
+{
+	struct fx *fx = *state;
+	struct tc c;
+
+	tc_open(&c, fx->root);
+	(void)tc_run(&c, "s SELECT INBOX\r\n");
+	unlink_file_with(fx->root, "Subject: alt\r\n");
+	/* The flags are known without the file; the body is not. */
+	tc_expect("flags", tc_run(&c, "a FETCH 2 FLAGS\r\n"),
+		  "* 2 FETCH (FLAGS ())\r\na OK FETCH completed.\r\n");
+	tc_expect("body", tc_run(&c, "a FETCH 1:2 BODY.PEEK[TEXT]<0.5>\r\n"),
+		  "* 1 FETCH (BODY[TEXT]<0> {5}\r\nHello)\r\n"
+		  "a NO [EXPUNGEISSUED] Some messages were expunged.\r\n");
+	tc_expect("uid", tc_run(&c, "a UID FETCH 2 BODY.PEEK[]\r\n"),
+		  "* 2 EXPUNGE\r\na OK FETCH completed.\r\n");
+	tc_close(&c);
+}
+
+/* ENVELOPE alone parses only the header; the whole message asked for
+ * beside it must still come whole. */
+static void
+header_only_parse_keeps_whole_message_whole(void **state)
+{
+	struct fx *fx = *state;
+	struct tc c;
+	const char *got;
+
+	tc_open(&c, fx->root);
+	(void)tc_run(&c, "s SELECT INBOX\r\n");
+	got = tc_run(&c, "a FETCH 1 (ENVELOPE BODY.PEEK[] RFC822.HEADER)\r\n");
+	assert_non_null(strstr(got, " BODY[] {405}\r\nReturn-Path: "));
+	assert_non_null(strstr(
+		got, "could we meet at three?\r\n RFC822.HEADER {368}\r\n"));
+	assert_non_null(strstr(got, "\r\na OK FETCH completed.\r\n"));
+	tc_close(&c);
+}
+
+/* RFC822.SIZE from the file name's ,W= (written by append) matches the
+ * literal BODY[] sends, with mixed, bare and lone line ends: 42 bytes
+ * with 6 bare LFs are 48 on the wire. */
+static void
+size_from_name_matches_body_literal(void **state)
+{
+	static const char msg[] = "Subject: mixed\n\ncrlf\r\nbare\nlone\rcr\n"
+				  "\r\n\n\nend";
+	struct fx *fx = *state;
+	char want[256], cmd[64];
+	uint32_t uid;
+	struct tc c;
+	const char *got;
+
+	uid = append_dated(fx->st, "INBOX", msg, 0, FIXED_DATE);
+	tc_open(&c, fx->root);
+	(void)tc_run(&c, "s SELECT INBOX\r\n");
+	(void)snprintf(cmd, sizeof(cmd),
+		       "a UID FETCH %u (RFC822.SIZE BODY.PEEK[])\r\n", uid);
+	got = tc_run(&c, cmd);
+	(void)snprintf(want, sizeof(want),
+		       "* 5 FETCH (UID %u RFC822.SIZE 48 BODY[] {48}\r\n", uid);
+	if (strncmp(got, want, strlen(want)) != 0)
+		fail_msg("got %s\nwant %s", got, want);
+	tc_close(&c);
+}
+
 /* Counts the write hook's calls. */
 static unsigned write_calls;
 
@@ -604,6 +700,13 @@ main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			expunged_by_other_session_is_left_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			file_gone_before_sync_is_left_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			header_only_parse_keeps_whole_message_whole, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			size_from_name_matches_body_literal, setup, teardown),
 		cmocka_unit_test_setup_teardown(big_body_is_streamed_in_chunks,
 						setup, teardown),
 	};

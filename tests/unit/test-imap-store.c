@@ -76,6 +76,8 @@ static const struct store_case store_cases[] = {
 	 "a OK STORE completed.\r\n"},
 	{"uid_store_absent_is_empty_ok", "a UID STORE 50 +FLAGS (\\Seen)\r\n",
 	 "a OK STORE completed.\r\n"},
+	{"empty_match_creates_no_keyword", "a UID STORE 50 +FLAGS (Unused)\r\n",
+	 "a OK STORE completed.\r\n"},
 	{"lower_case_item", "a store 3 flags.silent ()\r\n",
 	 "a OK STORE completed.\r\n"},
 	{"new_keyword_announced_first", "a STORE 1 +FLAGS ($Label1)\r\n",
