@@ -292,7 +292,7 @@ parse_sent_day(const char *s, int64_t *day_r)
 		return false;
 	s = skip_cfws(s);
 	for (mon = 0; mon < 12; mon++) {
-		if (strncasecmp(s, months + 3 * mon, 3) == 0)
+		if (strncasecmp(s, months + (size_t)3 * mon, 3) == 0)
 			break;
 	}
 	if (mon == 12)
