@@ -244,10 +244,11 @@ move_one(struct move *mv, const uint32_t *uids, size_t i, size_t count)
 	md_uidlist_add(&mv->dul, mv->dul.uidnext++, newname, r->size, r->mtime);
 	if (mv->exdev) {
 		if (mv->nunlink == mv->unlink_cap) {
-			mv->unlink_cap = mv->unlink_cap ? mv->unlink_cap * 2 : 64;
-			mv->unlink_src = xreallocarray(mv->unlink_src,
-						       mv->unlink_cap,
-						       sizeof(*mv->unlink_src));
+			mv->unlink_cap =
+				mv->unlink_cap ? mv->unlink_cap * 2 : 64;
+			mv->unlink_src =
+				xreallocarray(mv->unlink_src, mv->unlink_cap,
+					      sizeof(*mv->unlink_src));
 		}
 		mv->unlink_src[mv->nunlink++] = r->name;
 	} else {
