@@ -226,7 +226,7 @@ read_and_feed(struct session *s)
  * of a burst before reporting: a delivery agent writing 1,000 messages
  * then costs a few syncs, not 1,000, and a client still hears of a change
  * well within 100 ms. */
-#define SESSION_SETTLE_NSECS (20 * 1000 * 1000L)
+#define SESSION_SETTLE_NSECS 20000000L /* 20 ms */
 
 /* The session's clocks, in CLOCK_MONOTONIC seconds. */
 struct session_clock {
