@@ -152,12 +152,18 @@ def server_state(root):
 
 
 def plain_state(root):
-    """{folder: sorted [(msgid, flags)]} of a directory of Maildirs, one
-    per folder (how mbsync and offlineimap lay out the local side)."""
+    """{folder: sorted [(msgid, flags)]} of a tree of Maildirs, one per
+    folder (how mbsync and offlineimap lay out the local side); a
+    folder's name is its path below root with '.' for '/'."""
     state = {}
-    for n in sorted(os.listdir(root)):
-        if os.path.isdir(os.path.join(root, n, "cur")):
-            state[n] = read_folder(os.path.join(root, n))[0]
+    for dirpath, dirnames, _ in os.walk(root):
+        dirnames.sort()
+        if dirpath != root and os.path.isdir(os.path.join(dirpath, "cur")):
+            name = os.path.relpath(dirpath, root).replace(os.sep, ".")
+            state[name] = read_folder(dirpath)[0]
+            for sub in ("cur", "new", "tmp"):
+                if sub in dirnames:
+                    dirnames.remove(sub)
     return state
 
 
@@ -817,6 +823,11 @@ SYNC_LAYOUT = {
     "Archive": [("a1@interop", "S"), ("a2@interop", "RS")],
     "Sent": [("s1@interop", "S")],
     "Work": [("w1@interop", "")],
+    # A child whose parent is no mailbox, a name in modified UTF-7
+    # ("Entw\u00fcrfe"), and enough mail for the clients to pipeline.
+    "Lists.imap": [("l1@interop", "S")],
+    "Entw&APw-rfe": [("e1@interop", "D")],
+    "Bulk": [("bulk%d@interop" % i, "S" if i % 3 else "") for i in range(150)],
 }
 
 # What both sides hold after the changes below and a second sync.
@@ -827,6 +838,9 @@ SYNC_AFTER = {
                 ("locnew@interop", "")],
     "Sent": [],
     "Work": [("w1@interop", "")],
+    "Lists.imap": SYNC_LAYOUT["Lists.imap"],
+    "Entw&APw-rfe": SYNC_LAYOUT["Entw&APw-rfe"],
+    "Bulk": SYNC_LAYOUT["Bulk"],
 }
 
 
@@ -946,6 +960,28 @@ def mbsync_two_way_sync():
         same_states(server_state(srv.root), plain_state(local), "second sync")
         record("mbsync", srv.proxy.commands())
         print("#   (server-side move done with %s)" % how)
+
+
+@test
+def mbsync_over_tls():
+    """mbsync with SSLType IMAPS and then STARTTLS, the test CA as its
+    CertificateFile: a one-way first sync leaves both sides identical."""
+    require("mbsync", "isync")
+    with Server(IMAPLIB_LAYOUT, tls=True) as srv:
+        for kind, port in (("IMAPS", srv.tls_port), ("STARTTLS", srv.port)):
+            local = os.path.join(srv.work, "local-" + kind)
+            os.makedirs(local)
+            rc = MBSYNC_RC.format(port=port, user=USER, password=PASSWORD, local=local)
+            # mbsync checks the certificate's DNS names, not its IP address.
+            rc = rc.replace("Host 127.0.0.1", "Host localhost")
+            rc = rc.replace("SSLType None\nAuthMechs LOGIN\n", "SSLType %s\n"
+                            "CertificateFile %s\n" % (kind, os.path.join(CERT_DIR, "cert.pem")))
+            check("SSLType " + kind in rc, "mbsyncrc for %s not rewritten" % kind)
+            rc = srv.write("mbsyncrc-" + kind, rc)
+            srv.run(["mbsync", "-c", rc, "-a"], "mbsync over " + kind)
+            same_states(server_state(srv.root), plain_state(local), "sync over " + kind)
+        same_states(server_state(srv.root), layout_state(IMAPLIB_LAYOUT),
+                    "server after the syncs")
 
 
 OFFLINEIMAP_RC = """\
