@@ -222,7 +222,8 @@ class TraceProxy:
         self.lsock.bind(("127.0.0.1", 0))
         self.lsock.listen(16)
         self.port = self.lsock.getsockname()[1]
-        self.sessions = []
+        self.sessions = []  # what each client sent
+        self.replies = []  # what the server sent it
         self.socks = []
         self.threads = []
         t = threading.Thread(target=self._accept, daemon=True)
@@ -240,10 +241,11 @@ class TraceProxy:
             except OSError:
                 c.close()
                 continue
-            rec = bytearray()
+            rec, reply = bytearray(), bytearray()
             self.sessions.append(rec)
+            self.replies.append(reply)
             self.socks += [c, s]
-            for src, dst, r in ((c, s, rec), (s, c, None)):
+            for src, dst, r in ((c, s, rec), (s, c, reply)):
                 t = threading.Thread(target=self._pump, args=(src, dst, r), daemon=True)
                 t.start()
                 self.threads.append(t)
@@ -1085,6 +1087,58 @@ def imapfilter_moves_matching_messages():
         # the server advertises, so the trace is only recorded.
         names, lines = srv.proxy.commands()
         record("imapfilter", (names, lines))
+
+
+IMAPFILTER_IDLE_RC = """\
+options.timeout = 30
+options.starttls = false
+options.certificates = false
+account = IMAP {{ server = '127.0.0.1', port = {port},
+                 username = '{user}', password = '{password}' }}
+if not account.INBOX:enter_idle() then
+    error('enter_idle failed')
+end
+account.INBOX:contain_subject('invoice'):move_messages(account['Archive'])
+"""
+
+
+@test
+def imapfilter_idle_then_moves_new_mail():
+    """imapfilter waits in IDLE (enter_idle); mail arrives from another
+    session; it wakes and moves the new invoice to Archive."""
+    require("imapfilter", "imapfilter")
+    layout = {"INBOX": [("m1@interop", "S")], "Archive": []}
+    with Server(layout) as srv:
+        need(srv, "IDLE")
+        rc = srv.write("idle.lua", IMAPFILTER_IDLE_RC.format(
+            port=srv.proxy.port, user=USER, password=PASSWORD))
+        p = subprocess.Popen(["imapfilter", "-c", rc], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             env=client_env(srv.work), cwd=srv.work,
+                             start_new_session=True)
+        try:
+            # IDLE has begun once the server has answered it with '+'.
+            imaptest.wait_for(lambda: any(re.search(rb"\r\n\S+ IDLE\r\n", bytes(r))
+                                          and re.search(rb"(^|\r\n)\+ [^\r]*\r\n$",
+                                                        bytes(srv.proxy.replies[i]))
+                                          for i, r in enumerate(srv.proxy.sessions)),
+                              "imapfilter to be idling", deadline=CLIENT_TIMEOUT)
+            m = srv.admin()
+            imaplib_ok(m.append("INBOX", None, None,
+                                make_message("invoice3@interop", "invoice3")), "APPEND")
+            m.logout()
+            try:
+                out, _ = p.communicate(timeout=CLIENT_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                raise Fail("imapfilter did not leave IDLE after new mail")
+            check(p.returncode == 0, "imapfilter exited %d: %s" % (p.returncode, tail(out)))
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        expect_folder(srv.root, "INBOX", [("m1@interop", "S")])
+        expect_folder(srv.root, "Archive", [("invoice3@interop", "")])
+        record("imapfilter (idle)", srv.proxy.commands())
 
 
 # ---------------------------------------------------------------------------
