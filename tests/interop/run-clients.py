@@ -1307,16 +1307,21 @@ set imap_idle = no
 set beep = no
 """
 
-# Read t1 (which sets \\Seen), save it to Archive (mutt marks the original
-# deleted), sync (expunge) and quit.
+# Read t1 (which sets \\Seen) and save it to Archive (mutt marks the
+# original deleted); flag t3; sync (expunge); open Archive, delete a1,
+# sync and quit.
 NEOMUTT_KEYS = ("<limit>~i t1@interop<enter><display-message><exit>"
-                "<save-message><kill-line>=Archive<enter><sync-mailbox><quit>")
+                "<save-message><kill-line>=Archive<enter>"
+                "<limit>~i t3@interop<enter><flag-message><sync-mailbox>"
+                "<change-folder><kill-line>=Archive<enter>"
+                "<limit>~i a1@interop<enter><delete-message><sync-mailbox><quit>")
 
 
 @test
 def neomutt_reads_and_saves_to_another_folder():
     """neomutt in a tmux pane opens INBOX, reads a message and saves it to
-    Archive, then syncs and quits: the message leaves INBOX, seen."""
+    Archive, flags another, syncs, opens Archive and deletes a message
+    there: the saved message leaves INBOX, seen, and a1 is gone."""
     require("neomutt", "neomutt")
     require("tmux", "tmux")
     with Server(NEOMUTT_LAYOUT) as srv:
@@ -1343,8 +1348,8 @@ def neomutt_reads_and_saves_to_another_folder():
         with open(status) as f:
             code = f.read().strip()
         check(code == "0", "neomutt exited %s" % code)
-        expect_folder(srv.root, "INBOX", [("t2@interop", "S"), ("t3@interop", "")])
-        expect_folder(srv.root, "Archive", [("a1@interop", "S"), ("t1@interop", "S")])
+        expect_folder(srv.root, "INBOX", [("t2@interop", "S"), ("t3@interop", "F")])
+        expect_folder(srv.root, "Archive", [("t1@interop", "S")])
         record("neomutt", srv.proxy.commands())
 
 
