@@ -1307,7 +1307,7 @@ set imap_idle = no
 set beep = no
 """
 
-# Read t1 (which sets \\Seen) and save it to Archive (mutt marks the
+# Read t1 (which sets \Seen) and save it to Archive (mutt marks the
 # original deleted); flag t3; sync (expunge); open Archive, delete a1,
 # sync and quit.
 NEOMUTT_KEYS = ("<limit>~i t1@interop<enter><display-message><exit>"
