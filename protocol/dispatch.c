@@ -6,6 +6,7 @@
 #include "protocol/imap-private.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <string.h>
 
 #define SEL IMAP_STATE_SELECTED
@@ -34,7 +35,7 @@ static const struct imap_command_def commands[] = {
 	{"LSUB", cmd_list, AUTHED, 0, 2, 2},
 	{"NOOP", cmd_noop, IMAP_STATES_ANY, 0, 0, 0},
 	{"RENAME", cmd_rename, AUTHED, 0, 2, 2},
-	{"SEARCH", cmd_search, SEL, SEQ | UID, 1, ~0u},
+	{"SEARCH", cmd_search, SEL, SEQ | UID, 1, UINT_MAX},
 	{"SELECT", cmd_select, AUTHED, 0, 1, 1},
 	{"STARTTLS", cmd_starttls, IMAP_STATE_NOT_AUTH, 0, 0, 0},
 	{"STATUS", cmd_status, AUTHED, 0, 2, 2},

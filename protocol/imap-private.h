@@ -435,6 +435,7 @@ imap_cmd_handler cmd_authenticate;
 imap_cmd_handler cmd_id;
 imap_cmd_handler cmd_starttls;
 imap_cmd_handler cmd_select; /* SELECT and EXAMINE */
+imap_cmd_handler cmd_search; /* SEARCH and UID SEARCH */
 imap_cmd_handler cmd_close;
 imap_cmd_handler cmd_unselect;
 imap_cmd_handler cmd_expunge; /* EXPUNGE and UID EXPUNGE */
@@ -446,7 +447,6 @@ imap_cmd_handler cmd_rename;
 imap_cmd_handler cmd_subscribe; /* SUBSCRIBE and UNSUBSCRIBE */
 imap_cmd_handler cmd_list;      /* LIST and LSUB */
 imap_cmd_handler cmd_status;
-imap_cmd_handler cmd_search; /* SEARCH and UID SEARCH */
 
 /* cmd-append.c: the framer's hooks for APPEND's message literal, and the
  * reset (abort of an unfinished append) run after every command and at
