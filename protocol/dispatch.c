@@ -39,7 +39,7 @@ static const struct imap_command_def commands[] = {
 	{"MOVE", cmd_move, SEL, SEQ | UID, 2, 2},
 	{"NOOP", cmd_noop, IMAP_STATES_ANY, 0, 0, 0},
 	{"RENAME", cmd_rename, AUTHED, 0, 2, 2},
-	{"SEARCH", cmd_search, SEL, SEQ | UID, 1, ~0u},
+	{"SEARCH", cmd_search, SEL, SEQ | UID, 1, UINT_MAX},
 	{"SELECT", cmd_select, AUTHED, 0, 1, 1},
 	{"STARTTLS", cmd_starttls, IMAP_STATE_NOT_AUTH, 0, 0, 0},
 	{"STATUS", cmd_status, AUTHED, 0, 2, 2},

@@ -444,6 +444,7 @@ imap_cmd_handler cmd_authenticate;
 imap_cmd_handler cmd_id;
 imap_cmd_handler cmd_starttls;
 imap_cmd_handler cmd_select; /* SELECT and EXAMINE */
+imap_cmd_handler cmd_search; /* SEARCH and UID SEARCH */
 imap_cmd_handler cmd_close;
 imap_cmd_handler cmd_unselect;
 imap_cmd_handler cmd_expunge; /* EXPUNGE and UID EXPUNGE */
@@ -458,7 +459,6 @@ imap_cmd_handler cmd_status;
 imap_cmd_handler cmd_fetch; /* FETCH and UID FETCH */
 imap_cmd_handler cmd_store; /* STORE and UID STORE */
 imap_cmd_handler cmd_copy;  /* COPY and UID COPY */
-imap_cmd_handler cmd_search; /* SEARCH and UID SEARCH */
 imap_cmd_handler cmd_move; /* MOVE and UID MOVE */
 imap_cmd_handler cmd_idle;
 

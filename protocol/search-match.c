@@ -32,7 +32,7 @@ struct msg_state {
 	bool has_wire_size;
 	uint64_t wire_size;
 	bool has_iday;
-	int64_t iday;   /* internal date's day in the server's time zone */
+	int64_t iday;   /* internal date's day (UTC) */
 	int sent_state; /* 0 not looked at, 1 sent_day known, -1 none */
 	int64_t sent_day;
 };
@@ -126,17 +126,14 @@ msg_data(const struct search_ctx *c)
 	return (const unsigned char *)c->cur.view.data;
 }
 
-/* The day (since 1970-01-01) of t in the server's time zone: a Maildir
- * keeps the internal date as an mtime with no zone, so, as Dovecot does,
- * its date is the one of the server's local time. */
+/* The day (since 1970-01-01) of the internal date t. A Maildir keeps it
+ * as an mtime with no zone, and FETCH writes it in UTC ("+0000"), so its
+ * date is the UTC one: ON matches the day the client is shown. */
 static int64_t
-local_day(time_t t)
+utc_day(time_t t)
 {
-	struct tm tm;
 	int64_t secs = (int64_t)t;
 
-	if (localtime_r(&t, &tm) != NULL)
-		secs += tm.tm_gmtoff;
 	return secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
 }
 
@@ -144,7 +141,7 @@ static int64_t
 internal_day(struct search_ctx *c)
 {
 	if (!c->cur.has_iday) {
-		c->cur.iday = local_day(c->cur.m->internal_date);
+		c->cur.iday = utc_day(c->cur.m->internal_date);
 		c->cur.has_iday = true;
 	}
 	return c->cur.iday;

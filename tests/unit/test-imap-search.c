@@ -490,17 +490,18 @@ sizes_count_crlf_line_ends(void **state)
 	tl_rmrf(&root);
 }
 
-/* Internal dates have no zone in a Maildir: their day is the one of the
- * server's local time, as in Dovecot. */
+/* Internal dates have no zone in a Maildir and FETCH shows them in UTC:
+ * their day is the UTC day whatever the server's time zone (here five
+ * hours west, where messages 2 and 3 would both fall on 2 Jan). */
 static void
-internal_dates_use_the_server_time_zone(void **state)
+internal_dates_are_utc_days_whatever_the_time_zone(void **state)
 {
 	static const struct row est_rows[] = {
 		{"on 1 jan", "SEARCH ON 1-Jan-2024", "* SEARCH 1"},
-		{"on 2 jan", "SEARCH ON 2-Jan-2024", "* SEARCH 2 3"},
-		{"on 3 jan", "SEARCH ON 3-Jan-2024", "* SEARCH"},
-		{"before 3 jan", "SEARCH BEFORE 3-Jan-2024", "* SEARCH 1 2 3"},
-		{"since 1 mar", "SEARCH SINCE 1-Mar-2024", "* SEARCH"},
+		{"on 2 jan", "SEARCH ON 2-Jan-2024", "* SEARCH 2"},
+		{"on 3 jan", "SEARCH ON 3-Jan-2024", "* SEARCH 3"},
+		{"before 3 jan", "SEARCH BEFORE 3-Jan-2024", "* SEARCH 1 2"},
+		{"since 1 mar", "SEARCH SINCE 1-Mar-2024", "* SEARCH 6"},
 		{"sent dates unchanged", "SEARCH SENTON 2-Jan-2024",
 		 "* SEARCH 2"},
 	};
@@ -751,6 +752,179 @@ search_sees_flags_changed_by_others(void **state)
 	tl_rmrf(&root);
 }
 
+/* SENT* keys read the day written in the Date: field in the forms mail
+ * has used over the years; a field that is not a date matches none. */
+static void
+sent_dates_in_old_and_odd_forms(void **state)
+{
+	static const char *const dates[] = {
+		"1 Jan 99 10:00 GMT",                      /* 1: 1999 */
+		"Sat, 29 Feb 2020 12:00:00 +0000",         /* 2 */
+		"(sent) Tue,  3 Mar 2020 (x) 10:00 +0000", /* 3 */
+		"31 Feb 2020 10:00 +0000",                 /* 4: no such day */
+		"yesterday",                               /* 5 */
+		"Wed,\r\n 4 Mar 2020 10:00:00 +0000",      /* 6: folded */
+		"5-Mar-2020 10:00 +0000",                  /* 7 */
+		"6 Mar 120 10:00 +0000",                   /* 8: 2020 */
+		"7 march 2020 10:00 +0000",                /* 9 */
+		"Sun, 8 Mar 12020 10:00 +0000",            /* 10: 5 digits */
+	};
+	static const struct row rows[] = {
+		{"two-digit year", "SEARCH SENTON 1-Jan-1999", "* SEARCH 1"},
+		{"leap day", "SEARCH SENTON 29-Feb-2020", "* SEARCH 2"},
+		{"comments", "SEARCH SENTON 3-Mar-2020", "* SEARCH 3"},
+		{"folded", "SEARCH SENTON 4-Mar-2020", "* SEARCH 6"},
+		{"dashes", "SEARCH SENTON 5-Mar-2020", "* SEARCH 7"},
+		{"three-digit year", "SEARCH SENTON 6-Mar-2020", "* SEARCH 8"},
+		{"long month name", "SEARCH SENTON 7-Mar-2020", "* SEARCH 9"},
+		{"every date", "SEARCH SENTSINCE 1-Jan-1900",
+		 "* SEARCH 1 2 3 6 7 8 9"},
+		{"no date is not before", "SEARCH SENTBEFORE 1-Jan-3000",
+		 "* SEARCH 1 2 3 6 7 8 9"},
+	};
+	struct md_store *st;
+	char *root = private_maildir(&st);
+	struct tc c;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(dates) / sizeof(*dates); i++) {
+		char msg[256];
+
+		(void)snprintf(msg, sizeof(msg),
+			       "Subject: d\r\nDate: %s\r\n\r\nx\r\n", dates[i]);
+		assert_int_equal(add(st, msg, 0, NULL, 0), (uint32_t)i + 1);
+	}
+	open_examined(&c, root);
+	run_rows(&c, rows, sizeof(rows) / sizeof(*rows));
+	tc_close(&c);
+	md_store_free(&st);
+	tl_rmrf(&root);
+}
+
+/* Remove every file in root/sub, as a process that does not take the
+ * UID-list lock might. */
+static void
+unlink_all(const char *root, const char *sub)
+{
+	char path[4096];
+	struct dirent *de;
+	DIR *d;
+
+	(void)snprintf(path, sizeof(path), "%s/%s", root, sub);
+	d = opendir(path);
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.')
+			assert_int_equal(unlinkat(dirfd(d), de->d_name, 0), 0);
+	}
+	(void)closedir(d);
+}
+
+/* A message whose file vanished after the box was read is expunged for
+ * the matcher: no match, whatever the key, and no error. */
+static void
+message_file_gone_behind_the_box_never_matches(void **state)
+{
+	static const char *const programs[] = {
+		"BODY x",
+		"NOT BODY zebra",
+		"HEADER Subject \"\"",
+		"NOT SENTON 1-Jan-2024",
+		"SMALLER 20",
+		"LARGER 15",
+	};
+	struct md_store *st;
+	struct md_box *box;
+	char *root = private_maildir(&st);
+	size_t i;
+
+	(void)state;
+	/* No ",W=" size in the name of a delivered file: SMALLER and
+	 * LARGER near its size must read it too (14 bytes, 17 with CRLF). */
+	tl_deliver(root, "", "1700000000.M2P2.host", "Subject: a\n\nx\n");
+	assert_int_equal(md_box_open(st, "INBOX", true, &box), 0);
+	/* Wherever the box left it. */
+	unlink_all(root, "cur");
+	unlink_all(root, "new");
+	for (i = 0; i < sizeof(programs) / sizeof(*programs); i++) {
+		struct arena *a = arena_new();
+		struct imap_limits lim;
+		struct imap_command pc;
+		struct search_key *root_key;
+		struct search_ctx *ctx;
+		const char *error;
+		char *line = arena_printf(a, "t SEARCH %s\r\n", programs[i]);
+
+		imap_limits_default(&lim);
+		assert_int_equal(imap_parse_command(a, &lim, line, strlen(line),
+						    &pc, &error),
+				 IMAP_PARSE_OK);
+		assert_int_equal(search_parse(a, &lim, pc.args, pc.count,
+					      &root_key, &error),
+				 0);
+		ctx = search_begin(a, st, box, root_key, 1, 1);
+		if (search_match(ctx, 1, 1, false) || search_failed(ctx) ||
+		    search_opened(ctx) != 1)
+			fail_msg("%s: matched, failed or not read",
+				 programs[i]);
+		arena_free(&a);
+	}
+	md_box_free(&box);
+	md_store_free(&st);
+	tl_rmrf(&root);
+}
+
+/* Replace every file in root/cur by a symlink of the same name, which
+ * the store refuses to open (O_NOFOLLOW): a read failure that is not an
+ * expunge. */
+static void
+symlink_cur(const char *root)
+{
+	char path[4096];
+	struct dirent *de;
+	DIR *d;
+
+	(void)snprintf(path, sizeof(path), "%s/cur", root);
+	d = opendir(path);
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		assert_int_equal(symlinkat("/dev/null", dirfd(d), "link.tmp"),
+				 0);
+		assert_int_equal(
+			renameat(dirfd(d), "link.tmp", dirfd(d), de->d_name),
+			0);
+	}
+	(void)closedir(d);
+}
+
+/* A message that cannot be read ends the search with NO and no result:
+ * a partial answer would look complete to the client. Flag keys still
+ * answer without reading. */
+static void
+unreadable_message_ends_search_with_no(void **state)
+{
+	struct md_store *st;
+	char *root = private_maildir(&st);
+	struct tc c;
+
+	(void)state;
+	assert_int_equal(add(st, "Subject: a\r\n\r\nx\r\n", 0, NULL, 0), 1);
+	tc_open(&c, root);
+	assert_non_null(strstr(tc_run(&c, "x SELECT INBOX\r\n"), "x OK "));
+	symlink_cur(root);
+	tc_expect("content key", tc_run(&c, "t SEARCH BODY x\r\n"),
+		  "t NO [SERVERBUG] Internal error occurred. Refer to server "
+		  "log for more information. [t1]\r\n");
+	tc_expect("flag key", tc_run(&c, "t SEARCH UNSEEN\r\n"),
+		  "* SEARCH 1\r\nt OK Search completed.\r\n");
+	tc_close(&c);
+	md_store_free(&st);
+	tl_rmrf(&root);
+}
+
 int
 main(void)
 {
@@ -761,7 +935,8 @@ main(void)
 		cmocka_unit_test(search_needs_a_selected_mailbox),
 		cmocka_unit_test(literal_utf8_search_strings_match),
 		cmocka_unit_test(sizes_count_crlf_line_ends),
-		cmocka_unit_test(internal_dates_use_the_server_time_zone),
+		cmocka_unit_test(
+			internal_dates_are_utc_days_whatever_the_time_zone),
 		cmocka_unit_test(nesting_deeper_than_the_limit_is_bad),
 		cmocka_unit_test(cheap_keys_decide_without_reading_messages),
 		cmocka_unit_test(search_in_an_empty_mailbox_finds_nothing),
@@ -769,6 +944,10 @@ main(void)
 			uid_search_answers_uids_and_search_sequence_numbers),
 		cmocka_unit_test(messages_expunged_by_others_never_match),
 		cmocka_unit_test(search_sees_flags_changed_by_others),
+		cmocka_unit_test(sent_dates_in_old_and_odd_forms),
+		cmocka_unit_test(
+			message_file_gone_behind_the_box_never_matches),
+		cmocka_unit_test(unreadable_message_ends_search_with_no),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
