@@ -460,7 +460,6 @@ imap_cmd_handler cmd_fetch; /* FETCH and UID FETCH */
 imap_cmd_handler cmd_store; /* STORE and UID STORE */
 imap_cmd_handler cmd_copy;  /* COPY and UID COPY */
 imap_cmd_handler cmd_move; /* MOVE and UID MOVE */
-imap_cmd_handler cmd_idle;
 
 /* cmd-append.c: the framer's hooks for APPEND's message literal, and the
  * reset (abort of an unfinished append) run after every command and at
@@ -469,8 +468,9 @@ imap_frame_literal_start_fn imap_append_literal_start;
 imap_frame_literal_data_fn imap_append_literal_data;
 void imap_append_reset(struct imap_session *s);
 
-/* cmd-idle.c: the client's line while idling ("DONE" or a BAD), and the
- * end of an IDLE at session end. */
+/* cmd-idle.c: IDLE, the client's line while idling ("DONE" or a BAD),
+ * and the end of an IDLE at session end. */
+imap_cmd_handler cmd_idle;
 enum imap_status imap_idle_line(struct imap_session *s, const char *line,
 				size_t len);
 void imap_idle_clear(struct imap_session *s);
