@@ -1317,41 +1317,70 @@ NEOMUTT_KEYS = ("<limit>~i t1@interop<enter><display-message><exit>"
                 "<limit>~i a1@interop<enter><delete-message><sync-mailbox><quit>")
 
 
+def run_neomutt(srv, rc_text, keys):
+    """Run neomutt with rc_text as its only config in a detached tmux pane,
+    pushing keys; wait for it to quit and fail unless it exits 0."""
+    require("neomutt", "neomutt")
+    require("tmux", "tmux")
+    rc = srv.write("neomuttrc", rc_text)
+    status = os.path.join(srv.work, "neomutt.status")
+    if os.path.exists(status):
+        os.unlink(status)  # left by an earlier run
+    script = srv.write("run-neomutt.sh", "#!/bin/sh\nneomutt -n -F %s -e 'push \"%s\"'\n"
+                       "echo $? >%s.tmp && mv %s.tmp %s\n"
+                       % (rc, keys, status, status, status), mode=0o755)
+    tmux = ["tmux", "-L", "interop", "-f", "/dev/null"]
+    tenv = {"TMUX_TMPDIR": srv.work}
+    srv.run(tmux + ["new-session", "-d", "-x", "132", "-y", "40", script],
+            "tmux new-session", env=tenv)
+    try:
+        try:
+            imaptest.wait_for(lambda: os.path.exists(status), "neomutt to quit",
+                              deadline=CLIENT_TIMEOUT)
+        except imaptest.TestFailure:
+            screen = srv.run(tmux + ["capture-pane", "-p"], "tmux capture-pane",
+                             env=tenv, ok=(0, 1)).stdout
+            raise Fail("neomutt did not quit; its screen:\n%s" % tail(screen))
+    finally:
+        srv.run(tmux + ["kill-server"], "tmux kill-server", env=tenv, ok=(0, 1))
+    with open(status) as f:
+        code = f.read().strip()
+    check(code == "0", "neomutt exited %s" % code)
+
+
 @test
 def neomutt_reads_and_saves_to_another_folder():
     """neomutt in a tmux pane opens INBOX, reads a message and saves it to
     Archive, flags another, syncs, opens Archive and deletes a message
     there: the saved message leaves INBOX, seen, and a1 is gone."""
-    require("neomutt", "neomutt")
-    require("tmux", "tmux")
     with Server(NEOMUTT_LAYOUT) as srv:
-        rc = srv.write("neomuttrc", NEOMUTT_RC.format(
-            port=srv.proxy.port, user=USER, password=PASSWORD))
-        status = os.path.join(srv.work, "neomutt.status")
-        script = srv.write("run-neomutt.sh", "#!/bin/sh\nneomutt -n -F %s -e 'push \"%s\"'\n"
-                           "echo $? >%s.tmp && mv %s.tmp %s\n"
-                           % (rc, NEOMUTT_KEYS, status, status, status), mode=0o755)
-        tmux = ["tmux", "-L", "interop", "-f", "/dev/null"]
-        tenv = {"TMUX_TMPDIR": srv.work}
-        srv.run(tmux + ["new-session", "-d", "-x", "132", "-y", "40", script],
-                "tmux new-session", env=tenv)
-        try:
-            try:
-                imaptest.wait_for(lambda: os.path.exists(status), "neomutt to quit",
-                                  deadline=CLIENT_TIMEOUT)
-            except imaptest.TestFailure:
-                screen = srv.run(tmux + ["capture-pane", "-p"], "tmux capture-pane",
-                                 env=tenv, ok=(0, 1)).stdout
-                raise Fail("neomutt did not quit; its screen:\n%s" % tail(screen))
-        finally:
-            srv.run(tmux + ["kill-server"], "tmux kill-server", env=tenv, ok=(0, 1))
-        with open(status) as f:
-            code = f.read().strip()
-        check(code == "0", "neomutt exited %s" % code)
+        run_neomutt(srv, NEOMUTT_RC.format(port=srv.proxy.port, user=USER,
+                                           password=PASSWORD), NEOMUTT_KEYS)
         expect_folder(srv.root, "INBOX", [("t2@interop", "S"), ("t3@interop", "F")])
         expect_folder(srv.root, "Archive", [("t1@interop", "S")])
         record("neomutt", srv.proxy.commands())
 
+
+@test
+def neomutt_over_tls():
+    """neomutt over imaps:// and then STARTTLS (ssl_force_tls), the test
+    CA as its ssl_ca_certificates_file: each run saves one message."""
+    with Server(NEOMUTT_LAYOUT, tls=True) as srv:
+        for url, msg in (("imaps://{user}@localhost:%d/" % srv.tls_port, "t1"),
+                         ("imap://{user}@localhost:%d/" % srv.port, "t3")):
+            rc = NEOMUTT_RC.format(port=0, user=USER, password=PASSWORD)
+            rc = re.sub(r'(?m)^set folder = .*$', 'set folder = "%s"'
+                        % url.format(user=USER), rc)
+            rc = rc.replace("set ssl_starttls = no\nset ssl_force_tls = no\n",
+                            "set ssl_starttls = yes\nset ssl_force_tls = yes\n"
+                            "set ssl_ca_certificates_file = \"%s\"\n"
+                            % os.path.join(CERT_DIR, "cert.pem"))
+            check("ssl_force_tls = yes" in rc, "neomuttrc not rewritten")
+            run_neomutt(srv, rc, "<limit>~i %s@interop<enter><save-message><kill-line>"
+                        "=Archive<enter><sync-mailbox><quit>" % msg)
+        expect_folder(srv.root, "INBOX", [("t2@interop", "S")])
+        expect_folder(srv.root, "Archive", [("a1@interop", "S"), ("t1@interop", ""),
+                                           ("t3@interop", "")])
 
 # ---------------------------------------------------------------------------
 
