@@ -1037,11 +1037,38 @@ def offlineimap_two_way_sync():
 
 
 def check_offlineimap(r):
-    """offlineimap exits 0 even when a folder failed; its errors go to
-    stderr."""
-    err = r.stderr.decode("utf-8", "replace")
+    """offlineimap may exit 0 when a folder failed; look for its errors
+    (on stdout or stderr, depending on the UI)."""
+    err = (r.stdout + r.stderr).decode("utf-8", "replace")
     check("ERROR" not in err and "Traceback" not in err,
           "offlineimap reported errors: %s" % tail(err))
+
+
+@test
+def offlineimap_over_tls():
+    """offlineimap with ssl = yes on the implicit-TLS port, then starttls =
+    yes on the plain one, the test CA as sslcacertfile: a first sync
+    leaves both sides identical."""
+    require("offlineimap", "offlineimap3")
+    with Server(IMAPLIB_LAYOUT, tls=True) as srv:
+        for kind, port, opts in (("imaps", srv.tls_port, "ssl = yes\n"),
+                                 ("starttls", srv.port, "ssl = no\nstarttls = yes\n")):
+            local = os.path.join(srv.work, "local-" + kind)
+            os.makedirs(os.path.join(srv.work, kind))
+            rc = OFFLINEIMAP_RC.format(work=os.path.join(srv.work, kind), port=port,
+                                       user=USER, password=PASSWORD, local=local)
+            rc = rc.replace("ssl = no\nstarttls = no\n", opts + "sslcacertfile = %s\n"
+                            % os.path.join(CERT_DIR, "cert.pem"))
+            # imaplib2's own name check reads DNS names only, not the
+            # certificate's IP address.
+            rc = rc.replace("remotehost = 127.0.0.1", "remotehost = localhost")
+            check("sslcacertfile" in rc and "localhost" in rc, "offlineimaprc not rewritten")
+            rc = srv.write("offlineimaprc-" + kind, rc)
+            check_offlineimap(srv.run(["offlineimap", "-c", rc, "-o", "-u", "quiet"],
+                                      "offlineimap over " + kind))
+            same_states(server_state(srv.root), plain_state(local), "sync over " + kind)
+        same_states(server_state(srv.root), layout_state(IMAPLIB_LAYOUT),
+                    "server after the syncs")
 
 
 # ---------------------------------------------------------------------------
@@ -1141,6 +1168,39 @@ def imapfilter_idle_then_moves_new_mail():
         record("imapfilter (idle)", srv.proxy.commands())
 
 
+@test
+def imapfilter_over_tls():
+    """imapfilter with ssl = 'auto' on the implicit-TLS port, then with
+    options.starttls on the plain one, the test CA given with -t: each
+    run moves one invoice. Its -d debug file is the trace."""
+    require("imapfilter", "imapfilter")
+    with Server(IMAPFILTER_LAYOUT, tls=True) as srv:
+        for kind, port, which in (("imaps", srv.tls_port, "invoice1"),
+                                  ("starttls", srv.port, "invoice2")):
+            rc = IMAPFILTER_RC.format(port=port, user=USER, password=PASSWORD)
+            rc = rc.replace("server = '127.0.0.1'", "server = 'localhost'")
+            rc = rc.replace("contain_subject('invoice')", "contain_subject('%s')" % which)
+            if kind == "imaps":
+                rc = rc.replace("password = '%s' }" % PASSWORD,
+                                "password = '%s', ssl = 'auto' }" % PASSWORD)
+            else:
+                rc = rc.replace("options.starttls = false", "options.starttls = true")
+            check(("ssl = 'auto'" in rc) != ("starttls = true" in rc), "config not rewritten")
+            rc = srv.write("tls-%s.lua" % kind, rc)
+            debug = os.path.join(srv.work, "imapfilter-%s.debug" % kind)
+            srv.run(["imapfilter", "-c", rc, "-t", os.path.join(CERT_DIR, "cert.pem"),
+                     "-d", debug], "imapfilter over " + kind)
+            with open(debug, "rb") as f:
+                trace = f.read()
+            if kind == "starttls":
+                check(b"STARTTLS" in trace, "imapfilter did not use STARTTLS")
+        expect_folder(srv.root, "INBOX", [("m1@interop", "S"), ("m2@interop", ""),
+                                         ("news@interop", "F")])
+        expect_folder(srv.root, "Archive", [("a1@interop", "S"),
+                                           ("invoice1@interop", ""),
+                                           ("invoice2@interop", "S")])
+
+
 # ---------------------------------------------------------------------------
 # fetchmail and getmail6
 
@@ -1229,6 +1289,19 @@ verbose = 0
 """
 
 
+def make_getmail_dest(srv, dest):
+    """Create the destination Maildir. getmail refuses to deliver as root:
+    as root, it delivers as the mail user the server runs as. Returns
+    the destination's 'user =' line (or nothing)."""
+    for sub in ("cur", "new", "tmp"):
+        os.makedirs(os.path.join(dest, sub))
+    if os.geteuid() != 0:
+        return ""
+    for dirpath, _, _ in os.walk(dest):
+        os.chown(dirpath, srv.env.uid, srv.env.gid)
+    return "user = %s\n" % pwd.getpwuid(srv.env.uid).pw_name
+
+
 @test
 def getmail_keep_then_delete_new():
     """getmail6 keeps all five messages (flags untouched: it peeks); a new
@@ -1238,15 +1311,7 @@ def getmail_keep_then_delete_new():
     require("getmail", "getmail6")
     with Server(RETRIEVE_LAYOUT) as srv:
         dest = os.path.join(srv.work, "dest")
-        for sub in ("cur", "new", "tmp"):
-            os.makedirs(os.path.join(dest, sub))
-        # getmail refuses to deliver as root: as root, deliver as the mail
-        # user the server runs as.
-        user = ""
-        if os.geteuid() == 0:
-            user = "user = %s\n" % pwd.getpwuid(srv.env.uid).pw_name
-            for dirpath, dirnames, _ in os.walk(dest):
-                os.chown(dirpath, srv.env.uid, srv.env.gid)
+        user = make_getmail_dest(srv, dest)
         gdir = os.path.join(srv.work, "getmail")
         os.makedirs(gdir)
         keep = srv.write("getmailrc-keep", GETMAIL_RC.format(
@@ -1275,6 +1340,29 @@ def getmail_keep_then_delete_new():
         after["INBOX"] = []
         same_states(server_state(srv.root), after, "server after getmail (delete)")
         record("getmail", srv.proxy.commands())
+
+
+@test
+def getmail_over_tls():
+    """getmail6's SimpleIMAPSSLRetriever with the test CA as ca_certs
+    keeps all five messages."""
+    require("getmail", "getmail6")
+    with Server(RETRIEVE_LAYOUT, tls=True) as srv:
+        dest = os.path.join(srv.work, "dest")
+        user = make_getmail_dest(srv, dest)
+        rc = GETMAIL_RC.format(port=srv.tls_port, user=USER, password=PASSWORD, dest=dest,
+                               delete="false", extra="ca_certs = %s\n"
+                               % os.path.join(CERT_DIR, "cert.pem"), deliver_as=user)
+        rc = rc.replace("type = SimpleIMAPRetriever", "type = SimpleIMAPSSLRetriever")
+        rc = rc.replace("server = 127.0.0.1", "server = localhost")
+        gdir = os.path.join(srv.work, "getmail")
+        os.makedirs(gdir)
+        rc = srv.write("getmailrc-ssl", rc)
+        srv.run(["getmail", "--getmaildir", gdir, "--rcfile", rc], "getmail over TLS")
+        got = delivered(os.path.join(dest, "new")) + delivered(os.path.join(dest, "cur"))
+        check(got == ["f%d@interop" % i for i in range(1, 6)], "getmail delivered %s" % got)
+        same_states(server_state(srv.root), layout_state(RETRIEVE_LAYOUT),
+                    "server after getmail over TLS")
 
 
 # ---------------------------------------------------------------------------
