@@ -415,11 +415,19 @@ class Server:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
-        self.close()
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            self.close()
+        except Fail as e:
+            if exc_type is None:
+                raise
+            # Keep the test's own failure; add what the server said.
+            print("#   also: %s" % e)
         return False
 
     def close(self):
+        """Stop the proxy and the server; fail if the server died early or
+        a sanitizer reported an error."""
         self.proxy.close()
         try:
             rep = self.env.sanitizer_report()
@@ -1472,17 +1480,33 @@ def neomutt_over_tls():
 
 # ---------------------------------------------------------------------------
 
-CLIENTS = [  # (name, Debian package, binary)
+CLIENTS = [  # (name, Debian package, command printing the client's version)
     ("imaplib", "python3", None),
-    ("curl", "curl", "curl"),
-    ("mbsync", "isync", "mbsync"),
-    ("offlineimap", "offlineimap3", "offlineimap"),
-    ("imapfilter", "imapfilter", "imapfilter"),
-    ("fetchmail", "fetchmail", "fetchmail"),
-    ("getmail", "getmail6", "getmail"),
-    ("neomutt", "neomutt", "neomutt"),
+    ("curl", "curl", ["curl", "--version"]),
+    ("mbsync", "isync", ["mbsync", "--version"]),
+    ("offlineimap", "offlineimap3", ["offlineimap", "--version"]),
+    ("imapfilter", "imapfilter", ["imapfilter", "-V"]),
+    ("fetchmail", "fetchmail", ["fetchmail", "--version"]),
+    ("getmail", "getmail6", ["getmail", "--version"]),
+    ("neomutt", "neomutt", ["neomutt", "-v"]),
 ]
 
+
+def client_version(argv):
+    """The client's own version line, or None."""
+    if argv is None:
+        return "Python " + sys.version.split()[0]
+    if shutil.which(argv[0]) is None:
+        return None
+    try:
+        r = subprocess.run(argv, capture_output=True, timeout=CLIENT_TIMEOUT,
+                           stdin=subprocess.DEVNULL, env=client_env(CERT_DIR))
+    except subprocess.TimeoutExpired:
+        return None
+    for line in (r.stdout + r.stderr).decode("utf-8", "replace").splitlines():
+        if re.search(r"\d+\.\d+|\d{8}", line) and "WARNING" not in line:
+            return line.strip()
+    return None
 
 def main():
     global CERT_DIR
@@ -1497,11 +1521,10 @@ def main():
             print("gencert.sh failed: %s" % tail(r.stderr))
             print("0 passed, 1 failed")
             return 1
-        for name, pkg, _ in CLIENTS:
-            v = package_version(pkg)
-            if name == "imaplib":
-                v = "Python " + sys.version.split()[0]
-            print("# %s: %s %s" % (name, pkg, v or "(not installed)"))
+        for name, pkg, argv in CLIENTS:
+            print("# %s: Debian %s %s; says: %s" % (name, pkg, package_version(pkg)
+                                                   or "(not installed)",
+                                                   client_version(argv)))
         for fn in TESTS:
             if only and not any(o in fn.__name__ for o in only):
                 continue
