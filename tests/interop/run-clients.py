@@ -851,6 +851,7 @@ SYNC_AFTER = {
     "Lists.imap": SYNC_LAYOUT["Lists.imap"],
     "Entw&APw-rfe": SYNC_LAYOUT["Entw&APw-rfe"],
     "Bulk": SYNC_LAYOUT["Bulk"],
+    "Drafts": [("draft%d@interop" % i, "DS"[i % 2]) for i in range(40)],
 }
 
 
@@ -909,7 +910,17 @@ def set_local_flags(path, flags):
 
 
 def change_local(local, inbox="INBOX"):
-    """New mail in Archive, a flag added, a message read, a deletion."""
+    """New mail in Archive, a flag added, a message read, a deletion, and
+    a new folder holding 40 messages (one of them 3 MB), which the
+    client must create on the server and upload."""
+    drafts = os.path.join(local, "Drafts")
+    for sub in ("cur", "new", "tmp"):
+        os.makedirs(os.path.join(drafts, sub))
+    for i in range(40):
+        body = ("z" * 76 + "\n") * 40000 if i == 7 else "Draft %d." % i
+        with open(os.path.join(drafts, "cur", "%d.draft%d:2,%s" % (i, i, "DS"[i % 2])),
+                  "wb") as f:
+            f.write(make_message("draft%d@interop" % i, "draft %d" % i, body=body))
     with open(os.path.join(local, "Archive", "tmp", "99.locnew"), "wb") as f:
         f.write(make_message("locnew@interop", "local new"))
     os.rename(os.path.join(local, "Archive", "tmp", "99.locnew"),
