@@ -526,6 +526,34 @@ def burst_of_1000_deliveries_is_coalesced():
 
 
 @test
+def paced_deliveries_are_batched():
+    """A delivery agent writing 1,000 messages one by one over a while (a
+    pause of 0.5 ms after each, pacing the load, not synchronising): the
+    server waits for a burst to settle (20 ms) before each sync, so it
+    sends at most one EXISTS per 10 ms of the whole exchange, however
+    slow the machine. Reporting each wake-up at once gives ~10 times more."""
+    with Env() as env:
+        pa, a, _ = start(env)
+        idle(a)
+        t0 = time.monotonic()
+        for _ in range(1000):
+            deliver(env, 1)
+            time.sleep(0.0005)
+        got = read_until(a, b"* 1001 EXISTS", "* 1001 EXISTS",
+                         timeout=max(WAIT, 60))
+        elapsed = time.monotonic() - t0
+        exists = [ln for ln in got if ln.endswith(b" EXISTS")]
+        if VERBOSE:
+            print("     paced over %.2fs: %d EXISTS lines"
+                  % (elapsed, len(exists)))
+        if len(exists) > elapsed / 0.010 + 5:
+            fail("%d EXISTS lines in %.2fs" % (len(exists), elapsed))
+        done(a)
+        a.logout()
+        check(env, pa)
+
+
+@test
 def mutt_style_idle_done_fetch_idle_loop():
     with Env() as env:
         pa, a, _ = start(env)
