@@ -1423,18 +1423,18 @@ NEOMUTT_KEYS = ("<limit>~i t1@interop<enter><display-message><exit>"
                 "<limit>~i a1@interop<enter><delete-message><sync-mailbox><quit>")
 
 
-def run_neomutt(srv, rc_text, keys):
-    """Run neomutt with rc_text as its only config in a detached tmux pane,
-    pushing keys; wait for it to quit and fail unless it exits 0."""
-    require("neomutt", "neomutt")
+def run_neomutt(srv, rc_text, keys, mua="neomutt"):
+    """Run neomutt (or mutt) with rc_text as its only config in a detached
+    tmux pane, pushing keys; wait for it to quit and fail unless it exits 0."""
+    require(mua, mua)
     require("tmux", "tmux")
     rc = srv.write("neomuttrc", rc_text)
     status = os.path.join(srv.work, "neomutt.status")
     if os.path.exists(status):
         os.unlink(status)  # left by an earlier run
-    script = srv.write("run-neomutt.sh", "#!/bin/sh\nneomutt -n -F %s -e 'push \"%s\"'\n"
+    script = srv.write("run-neomutt.sh", "#!/bin/sh\n%s -n -F %s -e 'push \"%s\"'\n"
                        "echo $? >%s.tmp && mv %s.tmp %s\n"
-                       % (rc, keys, status, status, status), mode=0o755)
+                       % (mua, rc, keys, status, status, status), mode=0o755)
     tmux = ["tmux", "-L", "interop", "-f", "/dev/null"]
     tenv = {"TMUX_TMPDIR": srv.work}
     srv.run(tmux + ["new-session", "-d", "-x", "132", "-y", "40", script],
@@ -1446,12 +1446,12 @@ def run_neomutt(srv, rc_text, keys):
         except imaptest.TestFailure:
             screen = srv.run(tmux + ["capture-pane", "-p"], "tmux capture-pane",
                              env=tenv, ok=(0, 1)).stdout
-            raise Fail("neomutt did not quit; its screen:\n%s" % tail(screen))
+            raise Fail("%s did not quit; its screen:\n%s" % (mua, tail(screen)))
     finally:
         srv.run(tmux + ["kill-server"], "tmux kill-server", env=tenv, ok=(0, 1))
     with open(status) as f:
         code = f.read().strip()
-    check(code == "0", "neomutt exited %s" % code)
+    check(code == "0", "%s exited %s" % (mua, code))
 
 
 @test
@@ -1465,6 +1465,17 @@ def neomutt_reads_and_saves_to_another_folder():
         expect_folder(srv.root, "INBOX", [("t2@interop", "S"), ("t3@interop", "F")])
         expect_folder(srv.root, "Archive", [("t1@interop", "S")])
         record("neomutt", srv.proxy.commands())
+
+
+@test
+def mutt_reads_and_saves_to_another_folder():
+    """Classic mutt, the same session as neomutt's."""
+    with Server(NEOMUTT_LAYOUT) as srv:
+        run_neomutt(srv, NEOMUTT_RC.format(port=srv.proxy.port, user=USER,
+                                           password=PASSWORD), NEOMUTT_KEYS, mua="mutt")
+        expect_folder(srv.root, "INBOX", [("t2@interop", "S"), ("t3@interop", "F")])
+        expect_folder(srv.root, "Archive", [("t1@interop", "S")])
+        record("mutt", srv.proxy.commands())
 
 
 @test
@@ -1499,6 +1510,7 @@ CLIENTS = [  # (name, Debian package, command printing the client's version)
     ("fetchmail", "fetchmail", ["fetchmail", "--version"]),
     ("getmail", "getmail6", ["getmail", "--version"]),
     ("neomutt", "neomutt", ["neomutt", "-v"]),
+    ("mutt", "mutt", ["mutt", "-v"]),
 ]
 
 
