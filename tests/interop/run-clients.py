@@ -774,8 +774,9 @@ def curl(srv, used, url, *args, what="curl", tls="starttls"):
 
 @test
 def curl_list_select_fetch_append():
-    """LIST, SELECT + SEARCH, FETCH by UID and APPEND by upload, over
-    STARTTLS; LIST and FETCH over imaps."""
+    """LIST, SELECT + SEARCH, FETCH by UID (whole, a section, a partial)
+    and by sequence number, APPEND by upload, custom STATUS and UID FETCH,
+    over STARTTLS; LIST and FETCH over imaps."""
     with Server(CURL_LAYOUT, tls=True) as srv:
         uids = srv.uids("INBOX")
         used = ([], [])
@@ -797,6 +798,28 @@ def curl_list_select_fetch_append():
                          tls="imaps")
         with open(file_of(srv.root, "INBOX", "c4@interop"), "rb") as f:
             check(out == crlf(f.read()), "imaps FETCH by UID: got %r" % out[:300])
+        with open(file_of(srv.root, "INBOX", "c1@interop"), "rb") as f:
+            c1 = crlf(f.read())
+        head, text = c1.split(b"\r\n\r\n", 1)
+        out = curl(srv, used, "INBOX;UID=%d/;SECTION=TEXT" % uids["c1@interop"],
+                   what="FETCH SECTION")
+        check(out == text, "SECTION=TEXT: got %r, expected %r" % (out, text))
+        out = curl(srv, used, "INBOX;UID=%d/;SECTION=HEADER.FIELDS%%20(SUBJECT)"
+                   % uids["c1@interop"], what="FETCH HEADER.FIELDS")
+        check(out == b"Subject: c1\r\n\r\n", "SECTION=HEADER.FIELDS: got %r" % out)
+        out = curl(srv, used, "INBOX;UID=%d/;PARTIAL=5.20" % uids["c1@interop"],
+                   what="FETCH PARTIAL")
+        check(out == c1[5:25], "PARTIAL=5.20: got %r, expected %r" % (out, c1[5:25]))
+        out = curl(srv, used, "INBOX;MAILINDEX=3", what="FETCH MAILINDEX")
+        third = sorted(uids, key=uids.get)[2]
+        with open(file_of(srv.root, "INBOX", third), "rb") as f:
+            check(out == crlf(f.read()), "MAILINDEX=3: got %r" % out[:100])
+        out = curl(srv, used, "", "-X", "STATUS INBOX (MESSAGES UNSEEN)", what="STATUS")
+        check(re.search(rb"\* STATUS INBOX \(MESSAGES 4 UNSEEN 0\)", out),
+              "STATUS: %r" % out)
+        out = curl(srv, used, "INBOX", "-X", "UID FETCH 1:* (FLAGS)", what="custom FETCH")
+        check(len(re.findall(rb"^\* \d+ FETCH \(", out, re.M)) == 4,
+              "custom UID FETCH printed %r" % out)
         # FETCH BODY[] (not PEEK) set \Seen on c2.
         expect_folder(srv.root, "INBOX", [("c1@interop", "S"), ("c2@interop", "S"),
                                          ("c3@interop", "S"), ("c4@interop", "S")])
