@@ -534,25 +534,17 @@ def imaplib_ok(result, what):
 
 
 def package_version(pkg):
+    """The installed Debian package's version, or None."""
     r = subprocess.run(["dpkg-query", "-W", "-f=${Version}", pkg],
                        capture_output=True, text=True)
     return r.stdout.strip() if r.returncode == 0 else None
 
 
 def require(binary, pkg):
+    """Fail (never skip) when a client is missing: tools/deps.sh installs it."""
     if shutil.which(binary) is None:
         raise Fail("%s not installed (Debian package %s; run tools/deps.sh)"
                    % (binary, pkg))
-
-
-VERSIONS = {}
-
-
-def note_version(client, pkg):
-    if client not in VERSIONS:
-        v = package_version(pkg) if pkg else None
-        VERSIONS[client] = v
-        print("#   %s version: %s" % (client, v or "unknown"))
 
 
 # ---------------------------------------------------------------------------
@@ -570,7 +562,6 @@ IMAPLIB_LAYOUT = {
 def imaplib_full_session():
     """LIST, CREATE, SUBSCRIBE, STATUS, SELECT, SEARCH, FETCH, STORE,
     APPEND, COPY, EXPUNGE, CLOSE, LOGOUT through the proxy."""
-    VERSIONS.setdefault("imaplib", "Python " + sys.version.split()[0])
     with Server(IMAPLIB_LAYOUT) as srv:
         uids = srv.uids("INBOX")
         m = imaplib.IMAP4("127.0.0.1", srv.proxy.port, timeout=imaptest.TIMEOUT)
