@@ -278,6 +278,26 @@ class TraceProxy:
         for s in self.socks:
             s.close()
 
+    def refusals(self):
+        """Tagged NO and BAD responses, and untagged BAD, the server sent
+        through the proxy."""
+        out = []
+        for rec in self.replies:
+            data = bytes(rec)
+            i = 0
+            while i < len(data):
+                j = data.find(b"\r\n", i)
+                if j < 0:
+                    break
+                line = data[i:j]
+                i = j + 2
+                m = re.search(rb"\{(\d+)\}$", line)
+                if m:
+                    i += int(m.group(1))  # a literal (message data) follows
+                if re.match(rb"(\* BAD|[^*+ ]\S* (NO|BAD))( |$)", line):
+                    out.append(line[:200])
+        return out
+
     def commands(self):
         """(command names of all sessions in order of first use, command
         lines) as parse_commands gives them."""
@@ -426,9 +446,12 @@ class Server:
         return False
 
     def close(self):
-        """Stop the proxy and the server; fail if the server died early or
-        a sanitizer reported an error."""
+        """Stop the proxy and the server; fail if the server died early, a
+        sanitizer reported an error, or the server refused a proxied
+        client's command (tagged NO or BAD: none of these sessions should
+        provoke one)."""
         self.proxy.close()
+        refused = self.proxy.refusals()
         try:
             rep = self.env.sanitizer_report()
             if rep is None and self.proc.poll() is not None:
@@ -437,6 +460,9 @@ class Server:
             self.env.close()
         if rep:
             raise Fail(rep)
+        if refused:
+            raise Fail("the server refused client commands:\n  %s"
+                       % "\n  ".join(x.decode("utf-8", "replace") for x in refused))
 
     def admin(self):
         """A logged-in imaplib session straight to the server (not traced)
