@@ -781,6 +781,8 @@ def curl(srv, used, url, *args, what="curl", tls="starttls"):
         opts = ["--ssl-reqd", "--cacert", cacert]
     r = srv.run(["curl", "-v", "-sS", "--max-time", "30", "-u", "%s:%s" % (USER, PASSWORD)]
                 + opts + list(args) + [base + url], what)
+    refused = re.findall(rb"^< (\S+ (?:NO|BAD) .*?)\r?$", r.stderr, re.M)
+    check(not refused, "%s: the server refused %r" % (what, refused))
     names, lines = curl_commands(r.stderr)
     check("STARTTLS" in names if tls == "starttls" else "STARTTLS" not in names,
           "%s: unexpected TLS start: %s" % (what, names))
@@ -1290,6 +1292,11 @@ def delivered(d):
     return sorted(message_id(os.path.join(d, n)) for n in os.listdir(d))
 
 
+def check_fetchmail_trace(stdout):
+    refused = re.findall(rb"^fetchmail: IMAP< (\S+ (?:NO|BAD) .*?)\r?$", stdout, re.M)
+    check(not refused, "the server refused fetchmail's %r" % refused)
+
+
 @test
 def fetchmail_keep_then_fetchall_delete():
     """fetchmail --keep takes the unseen messages (and they become seen);
@@ -1310,6 +1317,7 @@ def fetchmail_keep_then_fetchall_delete():
         fm_env = {"FETCHMAILHOME": srv.work}
         r = srv.run(base + ["--keep"], "fetchmail --keep", env=fm_env)
         names, lines = fetchmail_commands(r.stdout)
+        check_fetchmail_trace(r.stdout)
         check("STARTTLS" in names, "fetchmail did not use STARTTLS: %s" % names)
         got = delivered(out)
         check(got == ["f3@interop", "f4@interop", "f5@interop"],
@@ -1319,6 +1327,7 @@ def fetchmail_keep_then_fetchall_delete():
                                          ("f5@interop", "FS")])
         r = srv.run(base + ["--all", "--nokeep"], "fetchmail --all --nokeep", env=fm_env)
         more = fetchmail_commands(r.stdout)
+        check_fetchmail_trace(r.stdout)
         got = delivered(out)
         check(len(got) == 8 and sorted(set(got)) == ["f%d@interop" % i for i in range(1, 6)],
               "after fetchmail --all: delivered %s" % got)
