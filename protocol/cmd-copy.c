@@ -8,31 +8,6 @@
 
 #include "lib/log.h"
 
-/* uid-set   = (uniqueid / uid-range) *("," uid-set)
- * uid-range = (uniqueid ":" uniqueid)                (RFC 4315 4)
- * A run of UIDs each one above the previous becomes one range; the order
- * is kept, so the two sets of a COPYUID pair up element by element. */
-static void
-uidset_append(struct buf *b, const uint32_t *uids, size_t count)
-{
-	size_t i = 0, j;
-
-	while (i < count) {
-		for (j = i; j + 1 < count && uids[j] != UINT32_MAX &&
-			    uids[j + 1] == uids[j] + 1;
-		     j++)
-			;
-		/* b has no maximum: appends cannot fail. */
-		if (i > 0)
-			(void)buf_putc(b, ',');
-		if (j == i)
-			(void)buf_printf(b, "%u", uids[i]);
-		else
-			(void)buf_printf(b, "%u:%u", uids[i], uids[j]);
-		i = j + 1;
-	}
-}
-
 /* Remove from target the copies a failed COPY made. A failure here is
  * logged: the copies then stay, as duplicates the user can see. */
 static void
@@ -113,9 +88,10 @@ cmd_copy(struct imap_cmd *cmd)
 	}
 	buf_init(&code, 0);
 	(void)buf_printf(&code, "COPYUID %u ", r.dst_uidvalidity);
-	uidset_append(&code, r.src.uids, r.src.count);
+	/* code has no maximum: appends cannot fail. */
+	(void)imap_uidset_append(&code, r.src.uids, r.src.count);
 	(void)buf_putc(&code, ' ');
-	uidset_append(&code, r.dst.uids, r.dst.count);
+	(void)imap_uidset_append(&code, r.dst.uids, r.dst.count);
 	md_copy_result_free(&r);
 	imap_cmd_tagged(cmd, IMAP_RESP_OK,
 			arena_strndup(s->arena, buf_cstr(&code), code.len),
