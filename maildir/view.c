@@ -16,10 +16,11 @@
 #include "lib/mem.h"
 
 /* Files up to this size are read, bigger ones mapped. For a few pages
- * read(2) costs well under half of a mapping (no page faults, no TLB
- * flush at munmap), which counts when SEARCH or FETCH walk thousands of
- * messages; a mapping keeps a big message out of the heap. */
-#define VIEW_READ_MAX (256 * 1024)
+ * read(2) costs under half of a mapping (no page faults, no TLB flush at
+ * munmap), which counts when SEARCH or FETCH walk thousands of messages;
+ * from about 128 KiB on, copying costs more than mapping, and a mapping
+ * keeps a big message out of the heap. */
+#define VIEW_READ_MAX (128 * 1024)
 
 /* Open message idx, refreshing its file name when it moved. fd or -1. */
 static int
