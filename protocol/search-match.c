@@ -1,7 +1,7 @@
 /* Matching a SEARCH key tree against one message at a time (RFC 3501
  * 6.4.4). A first pass decides with what the box knows without I/O
  * (flags, keywords, UIDs, sizes, internal dates); only when it cannot is
- * the message mapped, its header scanned for header keys, and its MIME
+ * the message read, its header scanned for header keys, and its MIME
  * structure parsed for BODY and TEXT. Never touches the filesystem itself:
  * the bytes come from maildir's read-only view.
  */
@@ -31,8 +31,6 @@ struct msg_state {
 	struct mime_message *mime; /* NULL until BODY or TEXT needs it */
 	bool has_wire_size;
 	uint64_t wire_size;
-	bool has_iday;
-	int64_t iday;   /* internal date's day (UTC) */
 	int sent_state; /* 0 not looked at, 1 sent_day known, -1 none */
 	int64_t sent_day;
 };
@@ -135,16 +133,6 @@ utc_day(time_t t)
 	int64_t secs = (int64_t)t;
 
 	return secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
-}
-
-static int64_t
-internal_day(struct search_ctx *c)
-{
-	if (!c->cur.has_iday) {
-		c->cur.iday = utc_day(c->cur.m->internal_date);
-		c->cur.has_iday = true;
-	}
-	return c->cur.iday;
 }
 
 /* LARGER and SMALLER compare RFC822.SIZE, the size with CRLF line ends.
@@ -456,7 +444,8 @@ eval(struct search_ctx *c, const struct search_key *k, bool full)
 	case SEARCH_BEFORE:
 	case SEARCH_ON:
 	case SEARCH_SINCE:
-		return tri_of(compare_day(k->type, internal_day(c), k->day));
+		return tri_of(compare_day(
+			k->type, utc_day(c->cur.m->internal_date), k->day));
 	case SEARCH_LARGER:
 	case SEARCH_SMALLER:
 		return match_size(c, k, full);

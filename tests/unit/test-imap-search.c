@@ -925,6 +925,41 @@ unreadable_message_ends_search_with_no(void **state)
 	tl_rmrf(&root);
 }
 
+/* A message bigger than the store reads into memory is mapped instead:
+ * its last line is searched all the same. */
+static void
+big_message_is_searched_to_its_end(void **state)
+{
+	static const struct row rows[] = {
+		{"body at the end", "SEARCH BODY \"last line\"", "* SEARCH 2"},
+		{"body at the start", "SEARCH BODY \"first line\"",
+		 "* SEARCH 1 2"},
+		{"size", "SEARCH LARGER 300000", "* SEARCH 2"},
+	};
+	struct md_store *st;
+	char *root = private_maildir(&st);
+	struct tc c;
+	struct buf b;
+	int i;
+
+	(void)state;
+	assert_int_equal(
+		add(st, "Subject: small\r\n\r\nfirst line\r\n", 0, NULL, 0), 1);
+	buf_init(&b, 0);
+	(void)buf_puts(&b, "Subject: big\r\n\r\nfirst line\r\n");
+	for (i = 0; i < 5000; i++)
+		(void)buf_puts(&b, "0123456789012345678901234567890123456789"
+				   "0123456789012345678901234567\r\n");
+	(void)buf_puts(&b, "last line\r\n");
+	assert_int_equal(add(st, buf_cstr(&b), 0, NULL, 0), 2);
+	buf_free(&b);
+	open_examined(&c, root);
+	run_rows(&c, rows, sizeof(rows) / sizeof(*rows));
+	tc_close(&c);
+	md_store_free(&st);
+	tl_rmrf(&root);
+}
+
 int
 main(void)
 {
@@ -948,6 +983,7 @@ main(void)
 		cmocka_unit_test(
 			message_file_gone_behind_the_box_never_matches),
 		cmocka_unit_test(unreadable_message_ends_search_with_no),
+		cmocka_unit_test(big_message_is_searched_to_its_end),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
