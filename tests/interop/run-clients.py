@@ -1549,6 +1549,111 @@ def neomutt_over_tls():
                                            ("t3@interop", "")])
 
 # ---------------------------------------------------------------------------
+# Alpine (UW c-client) under tmux
+
+
+class Tmux:
+    """A detached tmux server of our own (socket under the test's work
+    directory) running one command in one pane."""
+
+    def __init__(self, srv, command):
+        self.srv = srv
+        self.base = ["tmux", "-L", "interop", "-f", "/dev/null"]
+        self.env = {"TMUX_TMPDIR": srv.work}
+        srv.run(self.base + ["new-session", "-d", "-x", "132", "-y", "40", command],
+                "tmux new-session", env=self.env)
+
+    def screen(self):
+        return self.srv.run(self.base + ["capture-pane", "-p"], "tmux capture-pane",
+                            env=self.env, ok=(0, 1)).stdout.decode("utf-8", "replace")
+
+    def wait(self, rx, what):
+        """Wait until the screen matches rx; returns the screen."""
+        seen = [""]
+
+        def cond():
+            seen[0] = self.screen()
+            return re.search(rx, seen[0]) is not None
+        try:
+            imaptest.wait_for(cond, what, deadline=CLIENT_TIMEOUT)
+        except imaptest.TestFailure:
+            raise Fail("waiting for %s; the screen:\n%s" % (what, seen[0]))
+        return seen[0]
+
+    def keys(self, *keys):
+        self.srv.run(self.base + ["send-keys"] + list(keys), "tmux send-keys",
+                     env=self.env)
+
+    def close(self):
+        self.srv.run(self.base + ["kill-server"], "tmux kill-server", env=self.env,
+                     ok=(0, 1))
+
+
+ALPINE_RC = """\
+user-id={user}
+personal-name=Demo
+user-domain=example.org
+inbox-path={{127.0.0.1:{port}/imap/notls/user={user}}}INBOX
+folder-collections="Mail" {{127.0.0.1:{port}/imap/notls/user={user}}}[]
+default-fcc=
+postponed-folder=
+feature-list=quit-without-confirm,expunge-without-confirm
+"""
+
+
+@test
+def alpine_reads_saves_flags_and_expunges():
+    """Alpine (c-client) in a tmux pane: log in, read the first message,
+    save it to Archive (which marks it deleted), expunge, flag another
+    message, quit."""
+    require("alpine", "alpine")
+    require("tmux", "tmux")
+    with Server(NEOMUTT_LAYOUT) as srv:
+        rc = srv.write("pinerc", ALPINE_RC.format(port=srv.proxy.port, user=USER))
+        status = os.path.join(srv.work, "alpine.status")
+        script = srv.write("run-alpine.sh", "#!/bin/sh\nalpine -p %s -I i\n"
+                           "echo $? >%s.tmp && mv %s.tmp %s\n"
+                           % (rc, status, status, status), mode=0o755)
+        t = Tmux(srv, script)
+        try:
+            # A first run shows a greeting once; then the password prompt.
+            s = t.wait(r"GREETING TEXT|ENTER PASSWORD", "the greeting or password prompt")
+            if "GREETING TEXT" in s:
+                t.keys("E")
+                t.wait(r"ENTER PASSWORD", "the password prompt")
+            t.keys(PASSWORD, "Enter")
+            s = t.wait(r"Preserve password|MESSAGE INDEX", "login")
+            if "Preserve password" in s:
+                t.keys("n")
+            t.wait(r"MESSAGE INDEX(.|\n)* t3", "the INBOX index")
+            t.keys("Enter")
+            t.wait(r"MESSAGE TEXT(.|\n)*Subject: t1", "message t1")
+            t.keys("s")
+            t.wait(r"SAVE Msg #1 to folder", "the save prompt")
+            t.keys("Archive", "Enter")
+            t.wait(r'copied to folder "Archive" and deleted', "the save")
+            t.keys("<")
+            t.wait(r"MESSAGE INDEX", "the index")
+            t.keys("x")
+            t.wait(r"1 message expunged", "the expunge")
+            t.keys("End", "*")
+            t.wait(r"Flag New, Deleted", "the flag prompt")
+            t.keys("Enter")  # the default: Important, i.e. \Flagged
+            t.wait(r"(?m)^ *\*.*\b2 .* t3\s*$", "t3 flagged")
+            t.keys("q")
+            imaptest.wait_for(lambda: os.path.exists(status), "alpine to quit",
+                              deadline=CLIENT_TIMEOUT)
+        finally:
+            t.close()
+        with open(status) as f:
+            code = f.read().strip()
+        check(code == "0", "alpine exited %s" % code)
+        expect_folder(srv.root, "INBOX", [("t2@interop", "S"), ("t3@interop", "F")])
+        expect_folder(srv.root, "Archive", [("a1@interop", "S"), ("t1@interop", "S")])
+        record("alpine", srv.proxy.commands())
+
+
+# ---------------------------------------------------------------------------
 
 CLIENTS = [  # (name, Debian package, command printing the client's version)
     ("imaplib", "python3", None),
@@ -1560,6 +1665,7 @@ CLIENTS = [  # (name, Debian package, command printing the client's version)
     ("getmail", "getmail6", ["getmail", "--version"]),
     ("neomutt", "neomutt", ["neomutt", "-v"]),
     ("mutt", "mutt", ["mutt", "-v"]),
+    ("alpine", "alpine", ["alpine", "-v"]),
 ]
 
 
