@@ -1580,6 +1580,13 @@ class Tmux:
             raise Fail("waiting for %s; the screen:\n%s" % (what, seen[0]))
         return seen[0]
 
+    def wait_gone(self, what):
+        """Wait until the command in the pane has ended (and with it the
+        tmux session)."""
+        imaptest.wait_for(lambda: self.srv.run(
+            self.base + ["has-session"], "tmux has-session", env=self.env,
+            ok=(0, 1)).returncode != 0, what, deadline=CLIENT_TIMEOUT)
+
     def keys(self, *keys):
         self.srv.run(self.base + ["send-keys"] + list(keys), "tmux send-keys",
                      env=self.env)
@@ -1651,6 +1658,42 @@ def alpine_reads_saves_flags_and_expunges():
         expect_folder(srv.root, "INBOX", [("t2@interop", "S"), ("t3@interop", "F")])
         expect_folder(srv.root, "Archive", [("a1@interop", "S"), ("t1@interop", "S")])
         record("alpine", srv.proxy.commands())
+
+
+@test
+def neomutt_idle_sees_new_mail():
+    """neomutt with imap_idle waits in IDLE between keystrokes; another
+    session appends a message, which appears in neomutt's index."""
+    with Server(NEOMUTT_LAYOUT) as srv:
+        need(srv, "IDLE")
+        require("neomutt", "neomutt")
+        require("tmux", "tmux")
+        rc = NEOMUTT_RC.format(port=srv.proxy.port, user=USER, password=PASSWORD)
+        rc = rc.replace("set imap_idle = no\n", "set imap_idle = yes\nset timeout = 1\n")
+        check("imap_idle = yes" in rc, "neomuttrc not rewritten")
+        rc = srv.write("neomuttrc", rc)
+        t = Tmux(srv, "neomutt -n -F %s" % rc)
+        try:
+            t.wait(r"(?m) t3\s*$", "the INBOX index")
+            # IDLE has begun once the server has answered it with '+'.
+            imaptest.wait_for(lambda: any(re.search(rb"\r\n\S+ IDLE\r\n", bytes(r))
+                                          and re.search(rb"(^|\r\n)\+ [^\r]*\r\n$",
+                                                        bytes(srv.proxy.replies[i]))
+                                          for i, r in enumerate(srv.proxy.sessions)),
+                              "neomutt to be idling", deadline=CLIENT_TIMEOUT)
+            m = srv.admin()
+            imaplib_ok(m.append("INBOX", None, None,
+                                make_message("idle@interop", "arrived while idle")),
+                       "APPEND")
+            m.logout()
+            t.wait(r"arrived while idle", "the new message in the index")
+            t.keys("q")
+            t.wait_gone("neomutt to quit")
+        finally:
+            t.close()
+        expect_folder(srv.root, "INBOX", [("t1@interop", ""), ("t2@interop", "S"),
+                                         ("t3@interop", ""), ("idle@interop", "")])
+        record("neomutt (idle)", srv.proxy.commands())
 
 
 # ---------------------------------------------------------------------------
