@@ -213,8 +213,9 @@ is_alpha(char ch)
 	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
 }
 
-/* Skip white space, comments (nested) and, where dates of old mailers
- * put them, dashes. */
+/* Skip white space and comments (nested). Dashes are not skipped: a
+ * "1-Mar-2024" Date: field is no RFC 5322 date, and Dovecot does not
+ * read it either. */
 static const char *
 skip_cfws(const char *s)
 {
@@ -225,7 +226,7 @@ skip_cfws(const char *s)
 			depth++;
 		else if (*s == ')' && depth > 0)
 			depth--;
-		else if (depth == 0 && *s != ' ' && *s != '\t' && *s != '-')
+		else if (depth == 0 && *s != ' ' && *s != '\t')
 			break;
 	}
 	return s;

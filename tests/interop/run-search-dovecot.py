@@ -53,12 +53,16 @@ SEARCHES = [
     "*", "UID 3:8", "UID 50:*", "OR BODY noon SUBJECT meeting",
     "UNSEEN SINCE 1-Mar-2024 LARGER 300", "KEYWORD $Important",
     "KEYWORD work", "UNKEYWORD Work", "KEYWORD Nope", "UNKEYWORD Nope",
-    "OR KEYWORD Work NOT SEEN",
+    "OR KEYWORD Work NOT SEEN", "SENTON 27-Feb-2024", "SENTON 7-Mar-2024",
+    "SENTON 5-Mar-2024", "SENTON 1-Jan-1970",
+    # Numbers past the end match nothing; neither server refuses them.
+    "55:70", "61:70", "UID 1000:*", "UID 61",
 ]
 
 # Programs allowed to match no message or every message.
 TRIVIAL = {"ALL", "RECENT", "OLD", "NEW", "KEYWORD Nope", "UNKEYWORD Nope",
-           "HEADER X-None \"\"", "LARGER 1000", "*"}
+           "HEADER X-None \"\"", "LARGER 1000", "*", "61:70", "UID 1000:*",
+           "UID 61", "SENTON 5-Mar-2024"}
 
 WORDS = ["noon", "swordfish", "caf\u00e9", "meeting", "lunch", "report",
          "gr\u00fc\u00dfe", "plain", "text", "milk"]
@@ -68,7 +72,11 @@ SUBJECTS = ["Meeting tomorrow", "=?UTF-8?B?R3LDvMOfZQ==?=", "Lunch",
             "Report", "Re: meeting notes"]
 DATES = ["Fri, 1 Mar 2024 10:00:00 +0000", "29 Feb 2024 23:30:00 -0800",
          "Sat, 2 Mar 2024 00:00:00 +0000", None, "1 Mar 24 08:00 GMT",
-         "Thu, 28 Feb 2024 12:00:00 +0100"]
+         "Thu, 28 Feb 2024 12:00:00 +0100", "5-Mar-2024 10:00 +0000",
+         "(c) Tue, 27 Feb 2024 10:00 +0000", "31 Feb 2024 10:00 +0000",
+         "7 march 2024 10:00 +0000", "garbage"]
+# Not in DATES on purpose: a three-digit year ("6 Mar 124"), which we
+# read as RFC 5322 4.3 says (add 1900) and Dovecot does not read at all.
 FLAGS = ["", "S", "RS", "F", "T", "D", "FS", "ST", "a", "Sb", "Fab"]
 # Keyword letters a and b, in the file both servers read.
 KEYWORDS = "0 $Important\n1 Work\n"

@@ -766,7 +766,7 @@ sent_dates_in_old_and_odd_forms(void **state)
 		"31 Feb 2020 10:00 +0000",                 /* 4: no such day */
 		"yesterday",                               /* 5 */
 		"Wed,\r\n 4 Mar 2020 10:00:00 +0000",      /* 6: folded */
-		"5-Mar-2020 10:00 +0000",                  /* 7 */
+		"5-Mar-2020 10:00 +0000",                  /* 7: no date */
 		"6 Mar 120 10:00 +0000",                   /* 8: 2020 */
 		"7 march 2020 10:00 +0000",                /* 9 */
 		"Sun, 8 Mar 12020 10:00 +0000",            /* 10: 5 digits */
@@ -776,15 +776,15 @@ sent_dates_in_old_and_odd_forms(void **state)
 		{"leap day", "SEARCH SENTON 29-Feb-2020", "* SEARCH 2"},
 		{"comments", "SEARCH SENTON 3-Mar-2020", "* SEARCH 3"},
 		{"folded", "SEARCH SENTON 4-Mar-2020", "* SEARCH 6"},
-		{"dashes", "SEARCH SENTON 5-Mar-2020", "* SEARCH 7"},
+		{"dashes are no date", "SEARCH SENTON 5-Mar-2020", "* SEARCH"},
 		{"three-digit year", "SEARCH SENTON 6-Mar-2020", "* SEARCH 8"},
 		{"long month name", "SEARCH SENTON 7-Mar-2020", "* SEARCH 9"},
 		{"every date", "SEARCH SENTSINCE 2-Jan-1970",
-		 "* SEARCH 1 2 3 6 7 8 9"},
+		 "* SEARCH 1 2 3 6 8 9"},
 		{"not a date is 1970", "SEARCH SENTON 1-Jan-1970",
-		 "* SEARCH 4 5 10"},
+		 "* SEARCH 4 5 7 10"},
 		{"before anything", "SEARCH SENTBEFORE 1-Jan-1999",
-		 "* SEARCH 4 5 10"},
+		 "* SEARCH 4 5 7 10"},
 	};
 	struct md_store *st;
 	char *root = private_maildir(&st);
