@@ -57,12 +57,22 @@ SEARCHES = [
     "SENTON 5-Mar-2024", "SENTON 1-Jan-1970",
     # Numbers past the end match nothing; neither server refuses them.
     "55:70", "61:70", "UID 1000:*", "UID 61",
+    # Address fields with their display names, decoded.
+    "FROM \"alice <alice\"", "FROM \"<alice@\"", "FROM \"j\u00f6rg <j@\"",
+    "TO example.com", "SUBJECT re:", "SUBJECT \"re: meeting\"",
+    "HEADER From alice", "HEADER Message-ID 7@",
+    # Encoded forms are searched decoded, never raw.
+    "HEADER Subject =?UTF-8", "BODY =C3",
+    # TEXT covers field names and values of the header.
+    "TEXT base64", "TEXT quoted-printable", "TEXT \"from: alice\"",
+    "BODY \"noon swordfish\"",
 ]
 
 # Programs allowed to match no message or every message.
 TRIVIAL = {"ALL", "RECENT", "OLD", "NEW", "KEYWORD Nope", "UNKEYWORD Nope",
            "HEADER X-None \"\"", "LARGER 1000", "*", "61:70", "UID 1000:*",
-           "UID 61", "SENTON 5-Mar-2024"}
+           "UID 61", "SENTON 5-Mar-2024", "HEADER Subject =?UTF-8",
+           "BODY =C3"}
 
 WORDS = ["noon", "swordfish", "caf\u00e9", "meeting", "lunch", "report",
          "gr\u00fc\u00dfe", "plain", "text", "milk"]
