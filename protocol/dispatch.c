@@ -29,6 +29,7 @@ static const struct imap_command_def commands[] = {
 	{"EXAMINE", cmd_select, AUTHED, 0, 1, 1},
 	{"EXPUNGE", cmd_expunge, SEL, UID, 0, 1},
 	{"ID", cmd_id, IMAP_STATES_ANY, 0, 1, 1},
+	{"IDLE", cmd_idle, AUTHED, 0, 0, 0},
 	{"LIST", cmd_list, AUTHED, 0, 2, 2},
 	{"LOGIN", cmd_login, IMAP_STATE_NOT_AUTH, 0, 2, 2},
 	{"LOGOUT", cmd_logout, IMAP_STATES_ANY, 0, 0, 0},
