@@ -332,6 +332,31 @@ def many_small_literals_cannot_grow_one_command_without_bound():
 
 
 @test
+def client_that_stops_reading_is_dropped_after_idle_timeout():
+    """idle_timeout also bounds how long a write to a client that stopped
+    reading may block (imapmoved.conf(5)): the session must end on its own
+    while the client never reads."""
+    with Env(config=["idle_timeout = 1"]) as env:
+        proc, c = env.start_inetd()
+        c.greeting()
+        c.login()
+        data = b"".join(b"n%d NOOP\r\n" % i for i in range(200000))
+
+        def writer():
+            try:
+                c.send(data, timeout=60)
+            except TestFailure:
+                pass  # the server hung up: expected
+
+        t = threading.Thread(target=writer)
+        t.start()
+        proc.wait(timeout=20)
+        t.join(60)
+        c.close()
+        env.check_exit(proc)
+
+
+@test
 def sigterm_to_session_sends_bye_and_closes():
     with Env() as env:
         proc, c = env.start_inetd()
