@@ -32,6 +32,7 @@ static const struct imap_command_def commands[] = {
 	{"LOGIN", cmd_login, IMAP_STATE_NOT_AUTH, 0, 2, 2},
 	{"LOGOUT", cmd_logout, IMAP_STATES_ANY, 0, 0, 0},
 	{"LSUB", cmd_list, AUTHED, 0, 2, 2},
+	{"MOVE", cmd_move, SEL, SEQ | UID, 2, 2},
 	{"NOOP", cmd_noop, IMAP_STATES_ANY, 0, 0, 0},
 	{"RENAME", cmd_rename, AUTHED, 0, 2, 2},
 	{"SELECT", cmd_select, AUTHED, 0, 1, 1},

@@ -446,6 +446,7 @@ imap_cmd_handler cmd_rename;
 imap_cmd_handler cmd_subscribe; /* SUBSCRIBE and UNSUBSCRIBE */
 imap_cmd_handler cmd_list;      /* LIST and LSUB */
 imap_cmd_handler cmd_status;
+imap_cmd_handler cmd_move; /* MOVE and UID MOVE */
 
 /* cmd-append.c: the framer's hooks for APPEND's message literal, and the
  * reset (abort of an unfinished append) run after every command and at
@@ -591,6 +592,14 @@ void imap_cmd_store_error(struct imap_cmd *cmd, bool is_target);
 /* The same for an error kind and text kept from earlier. */
 void imap_cmd_error(struct imap_cmd *cmd, enum md_err kind, const char *text,
 		    bool is_target);
+
+/* ------------------------------------------------------------------ */
+/* uidset.c: the uid-set of COPYUID (RFC 4315 3). */
+
+/* Append uids[0..count) as a uid-set in their order, runs of consecutive
+ * ascending UIDs as "lo:hi" ("1:3,5"). Returns 0, or -1 over b's maximum.
+ * count 0 appends nothing. */
+int imap_uidset_append(struct buf *b, const uint32_t *uids, size_t count);
 
 /* ------------------------------------------------------------------ */
 /* base64.c: base64 for SASL (RFC 4648 section 4, strict padding). */
