@@ -321,6 +321,9 @@ struct imap_view {
 	uint32_t cap;
 	uint32_t keywords_sent; /* keyword bits announced in FLAGS */
 	uint32_t recent_sent;   /* the last RECENT count sent */
+	/* The box's inotify descriptor is in use (set at the first IDLE of
+	 * this selection, cmd-idle.c); false also after a failure. */
+	bool is_watched;
 };
 
 struct imap_session {
@@ -363,6 +366,12 @@ struct imap_session {
 	/* A * BYE was sent by a handler or by sync (the mailbox was deleted
 	 * or its UIDVALIDITY changed): the dispatcher ends the session. */
 	bool must_close;
+	/* IDLE (cmd-idle.c): the IDLE command's tag (malloc'd) while idling,
+	 * NULL otherwise. */
+	char *idle_tag;
+	/* inotify failed once in this session: IDLE polls from then on, and
+	 * the failure is logged only once. */
+	bool watch_unavailable;
 };
 
 struct imap_command_def;
@@ -435,6 +444,7 @@ imap_cmd_handler cmd_authenticate;
 imap_cmd_handler cmd_id;
 imap_cmd_handler cmd_starttls;
 imap_cmd_handler cmd_select; /* SELECT and EXAMINE */
+imap_cmd_handler cmd_search; /* SEARCH and UID SEARCH */
 imap_cmd_handler cmd_close;
 imap_cmd_handler cmd_unselect;
 imap_cmd_handler cmd_expunge; /* EXPUNGE and UID EXPUNGE */
@@ -446,7 +456,10 @@ imap_cmd_handler cmd_rename;
 imap_cmd_handler cmd_subscribe; /* SUBSCRIBE and UNSUBSCRIBE */
 imap_cmd_handler cmd_list;      /* LIST and LSUB */
 imap_cmd_handler cmd_status;
-imap_cmd_handler cmd_move; /* MOVE and UID MOVE */
+imap_cmd_handler cmd_fetch; /* FETCH and UID FETCH */
+imap_cmd_handler cmd_store; /* STORE and UID STORE */
+imap_cmd_handler cmd_copy;  /* COPY and UID COPY */
+imap_cmd_handler cmd_move;  /* MOVE and UID MOVE */
 
 /* cmd-append.c: the framer's hooks for APPEND's message literal, and the
  * reset (abort of an unfinished append) run after every command and at
@@ -454,6 +467,13 @@ imap_cmd_handler cmd_move; /* MOVE and UID MOVE */
 imap_frame_literal_start_fn imap_append_literal_start;
 imap_frame_literal_data_fn imap_append_literal_data;
 void imap_append_reset(struct imap_session *s);
+
+/* cmd-idle.c: IDLE, the client's line while idling ("DONE" or a BAD),
+ * and the end of an IDLE at session end. */
+imap_cmd_handler cmd_idle;
+enum imap_status imap_idle_line(struct imap_session *s, const char *line,
+				size_t len);
+void imap_idle_clear(struct imap_session *s);
 
 /* ------------------------------------------------------------------ */
 /* resp.c: everything written to the client goes through here. */
