@@ -20,7 +20,7 @@
  * munmap), which counts when SEARCH or FETCH walk thousands of messages;
  * from about 128 KiB on, copying costs more than mapping, and a mapping
  * keeps a big message out of the heap. */
-#define VIEW_READ_MAX (128 * 1024)
+#define VIEW_READ_MAX ((off_t)128 * 1024)
 
 /* Open message idx, refreshing its file name when it moved. fd or -1. */
 static int

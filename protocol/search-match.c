@@ -31,8 +31,8 @@ struct msg_state {
 	struct mime_message *mime; /* NULL until BODY or TEXT needs it */
 	bool has_wire_size;
 	uint64_t wire_size;
-	int sent_state; /* 0 not looked at, 1 sent_day known, -1 none */
-	int64_t sent_day;
+	bool has_sent_day;
+	int64_t sent_day; /* see sent_day() */
 };
 
 struct search_ctx {
@@ -213,8 +213,9 @@ is_alpha(char ch)
 	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
 }
 
-/* Skip white space, comments (nested) and, where dates of old mailers
- * put them, dashes. */
+/* Skip white space and comments (nested). Dashes are not skipped: a
+ * "1-Mar-2024" Date: field is no RFC 5322 date, and Dovecot does not
+ * read it either. */
 static const char *
 skip_cfws(const char *s)
 {
@@ -225,7 +226,7 @@ skip_cfws(const char *s)
 			depth++;
 		else if (*s == ')' && depth > 0)
 			depth--;
-		else if (depth == 0 && *s != ' ' && *s != '\t' && *s != '-')
+		else if (depth == 0 && *s != ' ' && *s != '\t')
 			break;
 	}
 	return s;
@@ -304,30 +305,30 @@ parse_sent_day(const char *s, int64_t *day_r)
 	return true;
 }
 
-/* The day of the first Date: field; false when there is none or it is
- * not a date, so that no SENT* key matches. */
-static bool
-sent_day(struct search_ctx *c, int64_t *day_r)
+/* The day of the first Date: field. A message without one, or whose
+ * field is not a date, was sent on 1 Jan 1970 (day 0), as in Dovecot: it
+ * matches SENTBEFORE and never SENTON or SENTSINCE a later day. */
+static int64_t
+sent_day(struct search_ctx *c)
 {
 	struct msg_state *m = &c->cur;
 	struct mime_header_iter it;
 	struct mime_field f;
 
-	if (m->sent_state == 0) {
-		m->sent_state = -1;
+	if (!m->has_sent_day) {
+		m->has_sent_day = true;
 		mime_header_iter_init(&it, msg_data(c), 0, m->view.size);
 		while (mime_header_next(&it, &f)) {
 			if (!field_is(&f, "Date"))
 				continue;
-			if (parse_sent_day(
+			if (!parse_sent_day(
 				    mime_field_value(c->a, msg_data(c), &f),
 				    &m->sent_day))
-				m->sent_state = 1;
+				m->sent_day = 0;
 			break;
 		}
 	}
-	*day_r = m->sent_day;
-	return m->sent_state == 1;
+	return m->sent_day;
 }
 
 static bool
@@ -349,8 +350,6 @@ compare_day(enum search_key_type type, int64_t day, int64_t key_day)
 static bool
 match_content(struct search_ctx *c, const struct search_key *k)
 {
-	int64_t day;
-
 	if (!load(c))
 		return false;
 	switch (k->type) {
@@ -359,7 +358,7 @@ match_content(struct search_ctx *c, const struct search_key *k)
 	case SEARCH_SENTBEFORE:
 	case SEARCH_SENTON:
 	case SEARCH_SENTSINCE:
-		return sent_day(c, &day) && compare_day(k->type, day, k->day);
+		return compare_day(k->type, sent_day(c), k->day);
 	default: /* BODY, TEXT */
 		if (c->cur.mime == NULL)
 			c->cur.mime =

@@ -8,6 +8,7 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,10 +101,15 @@ run_sessions(uint8_t mode, const uint8_t *data, size_t size)
 	tls = run_session(mode, data, size, size, &whole);
 	tls |= run_session(mode, data, size,
 			   (size_t)((mode >> 4) & 7) * size / 8, &split);
-	if (!tls &&
-	    (whole.len != split.len ||
-	     (whole.len > 0 && memcmp(whole.data, split.data, whole.len) != 0)))
+	if (!tls && (whole.len != split.len ||
+		     (whole.len > 0 &&
+		      memcmp(whole.data, split.data, whole.len) != 0))) {
+		/* Show both answers, so a crasher explains itself. */
+		(void)fprintf(stderr,
+			      "mode 0x%02x\n--- whole:\n%s\n--- split:\n%s\n",
+			      mode, buf_cstr(&whole), buf_cstr(&split));
 		abort();
+	}
 	buf_free(&whole);
 	buf_free(&split);
 }
