@@ -3,18 +3,23 @@
 
 Each test starts the server standalone on loopback ports (plain, and
 implicit TLS with a certificate from tools/gencert.sh that the clients
-take as their CA) over a generated Maildir, drives one client from
-Debian non-interactively, and then checks the Maildir on disk: files in
-cur/ and new/ per folder, Message-IDs and flags. Plain connections go
-through a recording proxy, so each client's commands are printed (the
-server does not log commands); curl's own -v trace is used over TLS.
-The clients come from tools/deps-interop.txt.
+take as their CA) over a generated Maildir, drives one Debian client
+non-interactively (the terminal ones in a private tmux server), and then
+checks the Maildir on disk: per folder, the Message-IDs and flags of the
+files in cur/ and new/. Plain connections go through a recording proxy,
+so each client's commands are printed (the server does not log
+commands) and any NO or BAD the server answered fails the test; over
+TLS the client's own trace (curl -v, fetchmail -v -v) serves. The
+clients: Python imaplib, curl, mbsync, offlineimap3, imapfilter,
+fetchmail, getmail6, neomutt, mutt, Alpine (tools/deps-interop.txt).
+INTEROP.md reports what these tests show.
 
 The binary is $IMAPMOVED_BIN (default ./imapmoved). Stdlib only. Prints
-one line per test and a final "N passed, N failed, N skipped"; exits
+one line per test and a final "N passed, N failed[, N skipped]"; exits
 non-zero on failure. A check is skipped only when the server does not
 advertise the capability it needs (MOVE, IDLE), never because a client
-failed.
+failed or is missing. Arguments, if any, select tests by substring.
+$IMAPMOVED_INTEROP_TRACE=DIR writes each client's command lines there.
 """
 
 import email
@@ -48,10 +53,11 @@ class Skip(Exception):
 
 
 class Fail(Exception):
-    pass
+    """A check failed; the message says what was expected and what came."""
 
 
 def test(fn):
+    """Register a test; they run in the order defined."""
     TESTS.append(fn)
     return fn
 
@@ -1433,7 +1439,7 @@ def getmail_over_tls():
 
 
 # ---------------------------------------------------------------------------
-# neomutt under tmux
+# Terminal clients in a tmux pane: neomutt and mutt (Alpine below)
 
 NEOMUTT_LAYOUT = {
     "INBOX": [("t1@interop", None), ("t2@interop", "S"), ("t3@interop", "")],
@@ -1472,35 +1478,83 @@ NEOMUTT_KEYS = ("<limit>~i t1@interop<enter><display-message><exit>"
                 "<limit>~i a1@interop<enter><delete-message><sync-mailbox><quit>")
 
 
-def run_neomutt(srv, rc_text, keys, mua="neomutt"):
-    """Run neomutt (or mutt) with rc_text as its only config in a detached
-    tmux pane, pushing keys; wait for it to quit and fail unless it exits 0."""
-    require(mua, mua)
+class Tmux:
+    """A detached tmux server of our own (socket under the test's work
+    directory) running one command in one pane."""
+
+    def __init__(self, srv, command):
+        self.srv = srv
+        self.base = ["tmux", "-L", "interop", "-f", "/dev/null"]
+        self.env = {"TMUX_TMPDIR": srv.work}
+        srv.run(self.base + ["new-session", "-d", "-x", "132", "-y", "40", command],
+                "tmux new-session", env=self.env)
+
+    def screen(self):
+        return self.srv.run(self.base + ["capture-pane", "-p"], "tmux capture-pane",
+                            env=self.env, ok=(0, 1)).stdout.decode("utf-8", "replace")
+
+    def wait(self, rx, what):
+        """Wait until the screen matches rx; returns the screen."""
+        seen = [""]
+
+        def cond():
+            seen[0] = self.screen()
+            return re.search(rx, seen[0]) is not None
+        try:
+            imaptest.wait_for(cond, what, deadline=CLIENT_TIMEOUT)
+        except imaptest.TestFailure:
+            raise Fail("waiting for %s; the screen:\n%s" % (what, seen[0]))
+        return seen[0]
+
+    def wait_gone(self, what):
+        """Wait until the command in the pane has ended (and with it the
+        tmux session)."""
+        imaptest.wait_for(lambda: self.srv.run(
+            self.base + ["has-session"], "tmux has-session", env=self.env,
+            ok=(0, 1)).returncode != 0, what, deadline=CLIENT_TIMEOUT)
+
+    def keys(self, *keys):
+        self.srv.run(self.base + ["send-keys"] + list(keys), "tmux send-keys",
+                     env=self.env)
+
+    def close(self):
+        self.srv.run(self.base + ["kill-server"], "tmux kill-server", env=self.env,
+                     ok=(0, 1))
+
+
+def run_in_tmux(srv, name, command, drive=None):
+    """Run command (a shell command line) in a Tmux pane; call drive(t)
+    to type at it, if given; wait for the command to end and fail unless
+    it exits 0."""
     require("tmux", "tmux")
-    rc = srv.write("neomuttrc", rc_text)
-    status = os.path.join(srv.work, "neomutt.status")
+    status = os.path.join(srv.work, name + ".status")
     if os.path.exists(status):
         os.unlink(status)  # left by an earlier run
-    script = srv.write("run-neomutt.sh", "#!/bin/sh\n%s -n -F %s -e 'push \"%s\"'\n"
+    script = srv.write("run-%s.sh" % name, "#!/bin/sh\n%s\n"
                        "echo $? >%s.tmp && mv %s.tmp %s\n"
-                       % (mua, rc, keys, status, status, status), mode=0o755)
-    tmux = ["tmux", "-L", "interop", "-f", "/dev/null"]
-    tenv = {"TMUX_TMPDIR": srv.work}
-    srv.run(tmux + ["new-session", "-d", "-x", "132", "-y", "40", script],
-            "tmux new-session", env=tenv)
+                       % (command, status, status, status), mode=0o755)
+    t = Tmux(srv, script)
     try:
+        if drive is not None:
+            drive(t)
         try:
-            imaptest.wait_for(lambda: os.path.exists(status), "neomutt to quit",
+            imaptest.wait_for(lambda: os.path.exists(status), name + " to quit",
                               deadline=CLIENT_TIMEOUT)
         except imaptest.TestFailure:
-            screen = srv.run(tmux + ["capture-pane", "-p"], "tmux capture-pane",
-                             env=tenv, ok=(0, 1)).stdout
-            raise Fail("%s did not quit; its screen:\n%s" % (mua, tail(screen)))
+            raise Fail("%s did not quit; its screen:\n%s" % (name, tail(t.screen())))
     finally:
-        srv.run(tmux + ["kill-server"], "tmux kill-server", env=tenv, ok=(0, 1))
+        t.close()
     with open(status) as f:
         code = f.read().strip()
-    check(code == "0", "%s exited %s" % (mua, code))
+    check(code == "0", "%s exited %s" % (name, code))
+
+
+def run_neomutt(srv, rc_text, keys, mua="neomutt"):
+    """Run neomutt (or mutt) with rc_text as its only config in a tmux
+    pane, pushing keys; fail unless it quits with status 0."""
+    require(mua, mua)
+    rc = srv.write("neomuttrc", rc_text)
+    run_in_tmux(srv, mua, "%s -n -F %s -e 'push \"%s\"'" % (mua, rc, keys))
 
 
 @test
@@ -1552,50 +1606,6 @@ def neomutt_over_tls():
 # Alpine (UW c-client) under tmux
 
 
-class Tmux:
-    """A detached tmux server of our own (socket under the test's work
-    directory) running one command in one pane."""
-
-    def __init__(self, srv, command):
-        self.srv = srv
-        self.base = ["tmux", "-L", "interop", "-f", "/dev/null"]
-        self.env = {"TMUX_TMPDIR": srv.work}
-        srv.run(self.base + ["new-session", "-d", "-x", "132", "-y", "40", command],
-                "tmux new-session", env=self.env)
-
-    def screen(self):
-        return self.srv.run(self.base + ["capture-pane", "-p"], "tmux capture-pane",
-                            env=self.env, ok=(0, 1)).stdout.decode("utf-8", "replace")
-
-    def wait(self, rx, what):
-        """Wait until the screen matches rx; returns the screen."""
-        seen = [""]
-
-        def cond():
-            seen[0] = self.screen()
-            return re.search(rx, seen[0]) is not None
-        try:
-            imaptest.wait_for(cond, what, deadline=CLIENT_TIMEOUT)
-        except imaptest.TestFailure:
-            raise Fail("waiting for %s; the screen:\n%s" % (what, seen[0]))
-        return seen[0]
-
-    def wait_gone(self, what):
-        """Wait until the command in the pane has ended (and with it the
-        tmux session)."""
-        imaptest.wait_for(lambda: self.srv.run(
-            self.base + ["has-session"], "tmux has-session", env=self.env,
-            ok=(0, 1)).returncode != 0, what, deadline=CLIENT_TIMEOUT)
-
-    def keys(self, *keys):
-        self.srv.run(self.base + ["send-keys"] + list(keys), "tmux send-keys",
-                     env=self.env)
-
-    def close(self):
-        self.srv.run(self.base + ["kill-server"], "tmux kill-server", env=self.env,
-                     ok=(0, 1))
-
-
 ALPINE_RC = """\
 user-id={user}
 personal-name=Demo
@@ -1608,6 +1618,36 @@ feature-list=quit-without-confirm,expunge-without-confirm
 """
 
 
+def drive_alpine(t):
+    """Type at Alpine's prompts as they appear."""
+    # A first run shows a greeting once; then the password prompt.
+    s = t.wait(r"GREETING TEXT|ENTER PASSWORD", "the greeting or password prompt")
+    if "GREETING TEXT" in s:
+        t.keys("E")
+        t.wait(r"ENTER PASSWORD", "the password prompt")
+    t.keys(PASSWORD, "Enter")
+    s = t.wait(r"Preserve password|MESSAGE INDEX", "login")
+    if "Preserve password" in s:
+        t.keys("n")
+    t.wait(r"MESSAGE INDEX(.|\n)* t3", "the INBOX index")
+    t.keys("Enter")
+    t.wait(r"MESSAGE TEXT(.|\n)*Subject: t1", "message t1")
+    t.keys("s")
+    t.wait(r"SAVE Msg #1 to folder", "the save prompt")
+    t.keys("Archive", "Enter")
+    # Status lines come and go: wait on the title bar instead.
+    t.wait(r"Message 1 of 3 .*DEL", "the save (message 1 marked deleted)")
+    t.keys("<")
+    t.wait(r"MESSAGE INDEX", "the index")
+    t.keys("x")
+    t.wait(r"MESSAGE INDEX.*Message \d of 2\b", "the expunge")
+    t.keys("End", "*")
+    t.wait(r"Flag New, Deleted", "the flag prompt")
+    t.keys("Enter")  # the default: Important, i.e. \Flagged
+    t.wait(r"(?m)^ *\*.*\b2 .* t3\s*$", "t3 flagged")
+    t.keys("q")
+
+
 @test
 def alpine_reads_saves_flags_and_expunges():
     """Alpine (c-client) in a tmux pane: log in, read the first message,
@@ -1617,45 +1657,7 @@ def alpine_reads_saves_flags_and_expunges():
     require("tmux", "tmux")
     with Server(NEOMUTT_LAYOUT) as srv:
         rc = srv.write("pinerc", ALPINE_RC.format(port=srv.proxy.port, user=USER))
-        status = os.path.join(srv.work, "alpine.status")
-        script = srv.write("run-alpine.sh", "#!/bin/sh\nalpine -p %s -I i\n"
-                           "echo $? >%s.tmp && mv %s.tmp %s\n"
-                           % (rc, status, status, status), mode=0o755)
-        t = Tmux(srv, script)
-        try:
-            # A first run shows a greeting once; then the password prompt.
-            s = t.wait(r"GREETING TEXT|ENTER PASSWORD", "the greeting or password prompt")
-            if "GREETING TEXT" in s:
-                t.keys("E")
-                t.wait(r"ENTER PASSWORD", "the password prompt")
-            t.keys(PASSWORD, "Enter")
-            s = t.wait(r"Preserve password|MESSAGE INDEX", "login")
-            if "Preserve password" in s:
-                t.keys("n")
-            t.wait(r"MESSAGE INDEX(.|\n)* t3", "the INBOX index")
-            t.keys("Enter")
-            t.wait(r"MESSAGE TEXT(.|\n)*Subject: t1", "message t1")
-            t.keys("s")
-            t.wait(r"SAVE Msg #1 to folder", "the save prompt")
-            t.keys("Archive", "Enter")
-            # Status lines come and go: wait on the title bar instead.
-            t.wait(r"Message 1 of 3 .*DEL", "the save (message 1 marked deleted)")
-            t.keys("<")
-            t.wait(r"MESSAGE INDEX", "the index")
-            t.keys("x")
-            t.wait(r"MESSAGE INDEX.*Message \d of 2\b", "the expunge")
-            t.keys("End", "*")
-            t.wait(r"Flag New, Deleted", "the flag prompt")
-            t.keys("Enter")  # the default: Important, i.e. \Flagged
-            t.wait(r"(?m)^ *\*.*\b2 .* t3\s*$", "t3 flagged")
-            t.keys("q")
-            imaptest.wait_for(lambda: os.path.exists(status), "alpine to quit",
-                              deadline=CLIENT_TIMEOUT)
-        finally:
-            t.close()
-        with open(status) as f:
-            code = f.read().strip()
-        check(code == "0", "alpine exited %s" % code)
+        run_in_tmux(srv, "alpine", "alpine -p %s -I i" % rc, drive_alpine)
         expect_folder(srv.root, "INBOX", [("t2@interop", "S"), ("t3@interop", "F")])
         expect_folder(srv.root, "Archive", [("a1@interop", "S"), ("t1@interop", "S")])
         record("alpine", srv.proxy.commands())
