@@ -1103,8 +1103,8 @@ def offlineimap_two_way_sync():
 
 
 def check_offlineimap(r):
-    """offlineimap may exit 0 when a folder failed; look for its errors
-    (on stdout or stderr, depending on the UI)."""
+    """Besides the exit status, look for offlineimap's errors (on stdout
+    or stderr, depending on the UI)."""
     err = (r.stdout + r.stderr).decode("utf-8", "replace")
     check("ERROR" not in err and "Traceback" not in err,
           "offlineimap reported errors: %s" % tail(err))
