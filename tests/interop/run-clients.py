@@ -885,6 +885,8 @@ SYNC_LAYOUT = {
     # ("Entw\u00fcrfe"), and enough mail for the clients to pipeline.
     "Lists.imap": [("l1@interop", "S")],
     "Entw&APw-rfe": [("e1@interop", "D")],
+    "Old Mail": [("o1@interop", "S")],  # a space: quoted on the wire
+    "R&-D": [("r1@interop", "")],  # "R&D": '&' is escaped in modified UTF-7
     "Bulk": [("bulk%d@interop" % i, "S" if i % 3 else "") for i in range(150)],
 }
 
@@ -898,6 +900,8 @@ SYNC_AFTER = {
     "Work": [("w1@interop", "")],
     "Lists.imap": SYNC_LAYOUT["Lists.imap"],
     "Entw&APw-rfe": SYNC_LAYOUT["Entw&APw-rfe"],
+    "Old Mail": SYNC_LAYOUT["Old Mail"],
+    "R&-D": SYNC_LAYOUT["R&-D"],
     "Bulk": SYNC_LAYOUT["Bulk"],
     "Drafts": [("draft%d@interop" % i, "DS"[i % 2]) for i in range(40)],
 }
