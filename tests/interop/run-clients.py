@@ -284,6 +284,13 @@ class TraceProxy:
         for s in self.socks:
             s.close()
 
+    def idling(self):
+        """True once a client has sent IDLE and the server's last words to
+        it were the '+' continuation."""
+        return any(re.search(rb"\r\n\S+ IDLE\r\n", bytes(r))
+                   and re.search(rb"(^|\r\n)\+ [^\r]*\r\n$", bytes(self.replies[i]))
+                   for i, r in enumerate(self.sessions))
+
     def refusals(self):
         """Tagged NO and BAD responses, and untagged BAD, the server sent
         through the proxy."""
@@ -1215,11 +1222,8 @@ def imapfilter_idle_then_moves_new_mail():
                              start_new_session=True)
         try:
             # IDLE has begun once the server has answered it with '+'.
-            imaptest.wait_for(lambda: any(re.search(rb"\r\n\S+ IDLE\r\n", bytes(r))
-                                          and re.search(rb"(^|\r\n)\+ [^\r]*\r\n$",
-                                                        bytes(srv.proxy.replies[i]))
-                                          for i, r in enumerate(srv.proxy.sessions)),
-                              "imapfilter to be idling", deadline=CLIENT_TIMEOUT)
+            imaptest.wait_for(srv.proxy.idling, "imapfilter to be idling",
+                              deadline=CLIENT_TIMEOUT)
             m = srv.admin()
             imaplib_ok(m.append("INBOX", None, None,
                                 make_message("invoice3@interop", "invoice3")), "APPEND")
@@ -1440,6 +1444,54 @@ def getmail_over_tls():
         check(got == ["f%d@interop" % i for i in range(1, 6)], "getmail delivered %s" % got)
         same_states(server_state(srv.root), layout_state(RETRIEVE_LAYOUT),
                     "server after getmail over TLS")
+
+
+@test
+def getmail_idle_retrieves_new_mail():
+    """getmail6 --idle INBOX takes the five messages, waits in IDLE, and
+    retrieves a message appended by another session at once."""
+    require("getmail", "getmail6")
+    with Server(RETRIEVE_LAYOUT) as srv:
+        need(srv, "IDLE")
+        dest = os.path.join(srv.work, "dest")
+        user = make_getmail_dest(srv, dest)
+        gdir = os.path.join(srv.work, "getmail")
+        os.makedirs(gdir)
+        rc = srv.write("getmailrc-idle", GETMAIL_RC.format(
+            port=srv.proxy.port, user=USER, password=PASSWORD, dest=dest,
+            delete="false", extra="", deliver_as=user))
+
+        def count():
+            return len(os.listdir(os.path.join(dest, "new"))) + \
+                len(os.listdir(os.path.join(dest, "cur")))
+        p = subprocess.Popen(["getmail", "--getmaildir", gdir, "--rcfile", rc,
+                              "--idle", "INBOX"], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             env=client_env(srv.work), cwd=srv.work,
+                             start_new_session=True)
+        try:
+            imaptest.wait_for(lambda: count() == 5 and srv.proxy.idling(),
+                              "getmail to deliver five and idle", deadline=CLIENT_TIMEOUT)
+            m = srv.admin()
+            imaplib_ok(m.append("INBOX", None, None, make_message("g7@interop", "g seven")),
+                       "APPEND")
+            m.logout()
+            imaptest.wait_for(lambda: count() == 6, "getmail to deliver the new message",
+                              deadline=CLIENT_TIMEOUT)
+        finally:
+            p.terminate()
+            try:
+                out, _ = p.communicate(timeout=CLIENT_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                out, _ = p.communicate()
+        got = delivered(os.path.join(dest, "new")) + delivered(os.path.join(dest, "cur"))
+        check(sorted(got) == sorted(["f%d@interop" % i for i in range(1, 6)] + ["g7@interop"]),
+              "getmail --idle delivered %s; it said: %s" % (got, tail(out)))
+        after = layout_state(RETRIEVE_LAYOUT)
+        after["INBOX"] = sorted(after["INBOX"] + [("g7@interop", "")])
+        same_states(server_state(srv.root), after, "server after getmail --idle")
+        record("getmail (idle)", srv.proxy.commands())
 
 
 # ---------------------------------------------------------------------------
@@ -1683,11 +1735,8 @@ def neomutt_idle_sees_new_mail():
         try:
             t.wait(r"(?m) t3\s*$", "the INBOX index")
             # IDLE has begun once the server has answered it with '+'.
-            imaptest.wait_for(lambda: any(re.search(rb"\r\n\S+ IDLE\r\n", bytes(r))
-                                          and re.search(rb"(^|\r\n)\+ [^\r]*\r\n$",
-                                                        bytes(srv.proxy.replies[i]))
-                                          for i, r in enumerate(srv.proxy.sessions)),
-                              "neomutt to be idling", deadline=CLIENT_TIMEOUT)
+            imaptest.wait_for(srv.proxy.idling, "neomutt to be idling",
+                              deadline=CLIENT_TIMEOUT)
             m = srv.admin()
             imaplib_ok(m.append("INBOX", None, None,
                                 make_message("idle@interop", "arrived while idle")),
