@@ -617,7 +617,8 @@ def imaplib_full_session():
         n = imaplib_ok(m.select("INBOX"), "SELECT")[0]
         check(n == b"5", "SELECT INBOX: %r messages" % n)
         unseen = imaplib_ok(m.uid("SEARCH", None, "UNSEEN"), "UID SEARCH")[0].split()
-        check(sorted(int(u) for u in unseen) == sorted([uids["m3@interop"], uids["m4@interop"], uids["m5@interop"]]),
+        want = sorted(uids[m] for m in ("m3@interop", "m4@interop", "m5@interop"))
+        check(sorted(int(u) for u in unseen) == want,
               "UID SEARCH UNSEEN: %r, uids %r" % (unseen, uids))
         env = imaplib_ok(m.fetch("1:*", "(UID FLAGS RFC822.SIZE ENVELOPE)"), "FETCH")
         check(len(env) == 5 and b"ENVELOPE" in env[0], "FETCH 1:*: %r" % env[:2])
