@@ -1351,6 +1351,59 @@ def fetchmail_keep_then_fetchall_delete():
         record("fetchmail", (unique(names + more[0]), lines + ["--"] + more[1]))
 
 
+@test
+def fetchmail_idle_fetches_new_mail():
+    """fetchmail --keep --idle takes the unseen messages, waits in IDLE,
+    and fetches a message appended by another session at once."""
+    require("fetchmail", "fetchmail")
+    with Server(RETRIEVE_LAYOUT, tls=True) as srv:
+        need(srv, "IDLE")
+        out = os.path.join(srv.work, "out")
+        os.makedirs(out)
+        srv.write("deliver.sh", '#!/bin/sh\nf=$(mktemp -p %s msg.XXXXXX) && exec cat >"$f"\n'
+                  % out, mode=0o755)
+        rc = srv.write("fetchmailrc", FETCHMAIL_RC.format(
+            port=srv.port, user=USER, password=PASSWORD, work=srv.work,
+            ca=os.path.join(CERT_DIR, "cert.pem")))
+        log = os.path.join(srv.work, "fetchmail.log")
+
+        def trace():
+            with open(log, "rb") as f:
+                return f.read()
+        with open(log, "wb") as logf:
+            p = subprocess.Popen(["fetchmail", "-v", "-v", "-f", rc, "--keep", "--idle",
+                                  "--nosyslog", "--pidfile", os.path.join(srv.work, "pid")],
+                                 stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
+                                 env=dict(client_env(srv.work), FETCHMAILHOME=srv.work),
+                                 cwd=srv.work, start_new_session=True)
+        try:
+            # Idling once the server's last words are its '+' to IDLE.
+            imaptest.wait_for(lambda: len(os.listdir(out)) == 3 and re.search(
+                rb"IMAP> \S+ IDLE\nfetchmail: IMAP< \+ [^\n]*\n$", trace()),
+                "fetchmail to deliver three and idle", deadline=CLIENT_TIMEOUT)
+            m = srv.admin()
+            imaplib_ok(m.append("INBOX", None, None, make_message("f6@interop", "f six")),
+                       "APPEND")
+            m.logout()
+            imaptest.wait_for(lambda: len(os.listdir(out)) == 4,
+                              "fetchmail to fetch the new message", deadline=CLIENT_TIMEOUT)
+        finally:
+            p.terminate()
+            try:
+                p.wait(CLIENT_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        check_fetchmail_trace(trace())
+        got = delivered(out)
+        check(got == ["f3@interop", "f4@interop", "f5@interop", "f6@interop"],
+              "fetchmail --idle delivered %s" % got)
+        expect_folder(srv.root, "INBOX", [("f1@interop", "S"), ("f2@interop", "S"),
+                                         ("f3@interop", "S"), ("f4@interop", "S"),
+                                         ("f5@interop", "FS"), ("f6@interop", "S")])
+        record("fetchmail (idle)", fetchmail_commands(trace()))
+
+
 GETMAIL_RC = """\
 [retriever]
 type = SimpleIMAPRetriever
