@@ -1807,6 +1807,45 @@ def neomutt_idle_sees_new_mail():
 
 
 # ---------------------------------------------------------------------------
+# aerc (go-imap) under tmux
+
+AERC_ACCOUNTS = """\
+[test]
+source = imap+insecure://{user}:{password}@127.0.0.1:{port}
+outgoing = /bin/true
+default = INBOX
+from = Demo <demo@example.org>
+"""
+
+
+def drive_aerc(t):
+    """Move the selected (newest) message, t3, to Archive, then quit."""
+    t.wait(r"(?s) t3\s.* t2\s.* t1\s", "the three messages")
+    t.keys(":move Archive", "Enter")
+    t.wait(r"(?s)INBOX.*1/2", "INBOX down to two messages")
+    t.keys(":quit", "Enter")
+
+
+@test
+def aerc_moves_a_message():
+    """aerc (go-imap) in a tmux pane moves the selected message to
+    Archive: it uses UID MOVE by itself when MOVE is advertised."""
+    require("aerc", "aerc")
+    with Server(NEOMUTT_LAYOUT) as srv:
+        need(srv, "MOVE")
+        conf = os.path.join(srv.work, "config")
+        os.makedirs(os.path.join(conf, "aerc"))
+        srv.write("config/aerc/accounts.conf", AERC_ACCOUNTS.format(
+            port=srv.proxy.port, user=USER, password=PASSWORD))
+        run_in_tmux(srv, "aerc", "XDG_CONFIG_HOME=%s aerc" % conf, drive_aerc)
+        expect_folder(srv.root, "INBOX", [("t1@interop", ""), ("t2@interop", "S")])
+        expect_folder(srv.root, "Archive", [("a1@interop", "S"), ("t3@interop", "")])
+        names, lines = srv.proxy.commands()
+        check("UID MOVE" in names, "aerc did not use UID MOVE: %s" % names)
+        record("aerc", (names, lines))
+
+
+# ---------------------------------------------------------------------------
 
 CLIENTS = [  # (name, Debian package, command printing the client's version)
     ("imaplib", "python3", None),
@@ -1819,6 +1858,7 @@ CLIENTS = [  # (name, Debian package, command printing the client's version)
     ("neomutt", "neomutt", ["neomutt", "-v"]),
     ("mutt", "mutt", ["mutt", "-v"]),
     ("alpine", "alpine", ["alpine", "-v"]),
+    ("aerc", "aerc", ["aerc", "-v"]),
 ]
 
 
