@@ -50,7 +50,8 @@ BENCH_USER = "imapbench"
 # Dovecot trusts its index only when a folder has been quiet for 2 s; both
 # servers get the same pause after every change the harness makes.
 SETTLE = 2.6
-TIMEOUT = 300
+TIMEOUT = 120  # seconds one command may take before it counts as an error
+IDLE_TIMEOUT = 10
 
 if QUICK:
     N_MID, N_BIG, N_SMALL, N_APPEND = 1000, 5000, 200, 200
@@ -1009,6 +1010,7 @@ class IdleGroup(Group):
         c = session(srv.port)
         try:
             c.select(st["box"])
+            c.s.settimeout(IDLE_TIMEOUT)
             for k in range(IDLE_K):
                 tag = c.send(b"IDLE")
                 while True:
