@@ -155,7 +155,14 @@ map_keywords(struct md_box *box, const char *const *names, size_t n,
 	if (md_keywords_read(box->dirfd, &box->kw) < 0)
 		goto internal;
 	for (i = 0; i < n; i++) {
-		int k = md_keywords_add(&box->kw, names[i], &a);
+		int k;
+
+		if (!md_keyword_valid(names[i])) {
+			md_set_error(box->store, MD_ERR_BADNAME,
+				     "Invalid keyword");
+			return -1;
+		}
+		k = md_keywords_add(&box->kw, names[i], &a);
 
 		if (k < 0) {
 			md_set_error(box->store, MD_ERR_LIMIT,

@@ -40,7 +40,7 @@ md_box_open_raw(struct md_store *store, const char *name, struct md_box **box_r)
 		return -1;
 	box = xcalloc(1, sizeof(*box));
 	box->store = store;
-	box->name = xstrdup(md_name_is_inbox(name) ? "INBOX" : name);
+	box->name = md_name_canonical(name);
 	box->dirfd = dirfd;
 	box->watch_fd = -1;
 	box->cur_fd = open_sub(dirfd, "cur");
@@ -60,7 +60,7 @@ md_box_open_raw(struct md_store *store, const char *name, struct md_box **box_r)
 static void
 sweep_tmp(struct md_box *box)
 {
-	time_t limit = time(NULL) - 36 * 3600;
+	time_t limit = time(NULL) - (time_t)36 * 3600;
 	struct dirent *de;
 	DIR *d = md_opendir(box->tmp_fd);
 
@@ -225,6 +225,22 @@ md_box_unlock(struct md_box *box)
 	box->has_lock = false;
 }
 
+void
+md_box_view_compact(struct md_box *box)
+{
+	uint32_t i, o = 0;
+
+	for (i = 0; i < box->count; i++) {
+		if (box->fnames[i] == NULL) {
+			free((char *)(uintptr_t)box->msgs[i].basename);
+			continue;
+		}
+		box->msgs[o] = box->msgs[i];
+		box->fnames[o++] = box->fnames[i];
+	}
+	box->count = o;
+}
+
 char *
 md_refind(int cur_fd, const char *base, size_t base_len)
 {
@@ -358,7 +374,8 @@ take_keywords(struct md_box *box, struct md_keywords *kw)
 
 	for (i = 0; i < MD_MAX_KEYWORDS; i++)
 		if ((kw->names[i] == NULL) != (box->kw.names[i] == NULL) ||
-		    (kw->names[i] && strcmp(kw->names[i], box->kw.names[i])))
+		    (kw->names[i] &&
+		     strcmp(kw->names[i], box->kw.names[i]) != 0))
 			changed = true;
 	md_keywords_clear(&box->kw);
 	box->kw = *kw;
@@ -399,6 +416,38 @@ load_list(struct md_box *box, struct md_uidlist *ul, uint32_t *recent_from)
 	if (r < 0)
 		md_uidlist_clear(ul);
 	return r;
+}
+
+int
+md_box_status(struct md_store *store, const char *name,
+	      struct md_status *status_r)
+{
+	struct md_uidlist ul;
+	struct md_box *box;
+	uint32_t recent_from;
+	size_t i;
+
+	memset(status_r, 0, sizeof(*status_r));
+	if (md_box_open_raw(store, name, &box) < 0)
+		return -1;
+	box->readonly = true;
+	if (load_list(box, &ul, &recent_from) < 0) {
+		md_box_free(&box);
+		return -1;
+	}
+	for (i = 0; i < ul.count; i++) {
+		struct md_fname f;
+
+		md_fname_parse(ul.recs[i].name, &f);
+		status_r->unseen += !(f.flags & MD_FLAG_SEEN);
+		status_r->recent += ul.recs[i].uid >= recent_from;
+	}
+	status_r->messages = (uint32_t)ul.count;
+	status_r->uidnext = ul.uidnext;
+	status_r->uidvalidity = ul.uidvalidity;
+	md_uidlist_clear(&ul);
+	md_box_free(&box);
+	return 0;
 }
 
 int

@@ -42,25 +42,14 @@ unlink_msg(struct md_box *box, uint32_t idx)
 	return 0;
 }
 
-/* Drop box->msgs[idx] from the view. */
-static void
-view_remove(struct md_box *box, uint32_t idx)
-{
-	free((char *)(uintptr_t)box->msgs[idx].basename);
-	free(box->fnames[idx]);
-	memmove(&box->msgs[idx], &box->msgs[idx + 1],
-		(box->count - idx - 1) * sizeof(*box->msgs));
-	memmove(&box->fnames[idx], &box->fnames[idx + 1],
-		(box->count - idx - 1) * sizeof(*box->fnames));
-	box->count--;
-}
-
-/* Step 3: the list without the records of done (sorted UIDs). */
+/* Step 3: the list without the records of done (sorted UIDs). The sync
+ * under the lock usually drops them already (their files are gone), and
+ * then the list is not written twice. */
 static int
 drop_records(struct md_box *box, const struct md_uids *done)
 {
 	struct md_uidlist ul;
-	size_t i;
+	size_t i, dropped = 0;
 	int r = md_sync_locked(box->store, box->dirfd, box->new_fd, box->cur_fd,
 			       false, &ul, NULL);
 
@@ -72,11 +61,11 @@ drop_records(struct md_box *box, const struct md_uids *done)
 		if (rec != NULL) {
 			free(rec->name);
 			rec->name = NULL;
+			dropped++;
 		}
 	}
 	md_uidlist_compact(&ul);
-	r = md_uidlist_write(box->dirfd, &ul);
-	if (r < 0)
+	if (dropped > 0 && (r = md_uidlist_write(box->dirfd, &ul)) < 0)
 		md_set_syserr(box->store, "write", MD_UIDLIST);
 	md_uidlist_clear(&ul);
 	return r;
@@ -107,14 +96,17 @@ md_box_expunge(struct md_box *box, const uint32_t *uids, size_t count,
 	for (i = 0; i < count; i++) {
 		long idx = md_box_find(box, uids[i]);
 
-		if (idx < 0)
+		if (idx < 0 || box->fnames[idx] == NULL)
 			continue;
 		if (unlink_msg(box, (uint32_t)idx) < 0)
 			break;
 		FAULT_POINT("expunge.after-unlink");
 		md_uids_push(&done, uids[i]);
-		view_remove(box, (uint32_t)idx);
+		/* Marked here, removed from the view once at the end. */
+		free(box->fnames[idx]);
+		box->fnames[idx] = NULL;
 	}
+	md_box_view_compact(box);
 	if (done.count > 0) {
 		qsort(done.uids, done.count, sizeof(*done.uids), cmp_u32);
 		/* Step 2: once per batch, before the list forgets them. */

@@ -126,20 +126,6 @@ md_box_set_flags(struct md_box *box, const uint32_t *uids, size_t count,
 	return 0;
 }
 
-/* A keyword name we can store: printable ASCII without space. */
-static bool
-keyword_ok(const char *name)
-{
-	const char *p;
-
-	if (*name == '\0' || *name == '\\' || strlen(name) > 128)
-		return false;
-	for (p = name; *p != '\0'; p++)
-		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
-			return false;
-	return true;
-}
-
 int
 md_box_keyword_index(struct md_box *box, const char *name, bool create,
 		     unsigned *index_r)
@@ -152,7 +138,7 @@ md_box_keyword_index(struct md_box *box, const char *name, bool create,
 		*index_r = (unsigned)i;
 		return 0;
 	}
-	if (!create || !keyword_ok(name)) {
+	if (!create || !md_keyword_valid(name)) {
 		md_set_error(box->store, MD_ERR_NOTFOUND, "No such keyword");
 		return -1;
 	}

@@ -177,6 +177,22 @@ build_folder(int root_fd, const char *tmp)
 	return close(fd);
 }
 
+/* Unlink every file of directory fd (failures show when rmdir fails). */
+static void
+unlink_all(int fd)
+{
+	struct dirent *de;
+	DIR *d = md_opendir(fd);
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			(void)unlinkat(fd, de->d_name, 0);
+	(void)closedir(d);
+}
+
 /* Remove a folder directory tree (our layout: files and three subdirs). */
 static void
 remove_tree(int root_fd, const char *dir)
@@ -184,9 +200,7 @@ remove_tree(int root_fd, const char *dir)
 	static const char *const subs[] = {"cur", "new", "tmp"};
 	int fd = openat(root_fd, dir,
 			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	struct dirent *de;
 	size_t i;
-	DIR *d;
 
 	if (fd < 0)
 		return;
@@ -197,22 +211,11 @@ remove_tree(int root_fd, const char *dir)
 
 		if (sfd < 0)
 			continue;
-		if ((d = md_opendir(sfd)) != NULL) {
-			while ((de = readdir(d)) != NULL)
-				if (strcmp(de->d_name, ".") &&
-				    strcmp(de->d_name, ".."))
-					(void)unlinkat(sfd, de->d_name, 0);
-			(void)closedir(d);
-		}
+		unlink_all(sfd);
 		(void)close(sfd);
 		(void)unlinkat(fd, subs[i], AT_REMOVEDIR);
 	}
-	if ((d = md_opendir(fd)) != NULL) {
-		while ((de = readdir(d)) != NULL)
-			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-				(void)unlinkat(fd, de->d_name, 0);
-		(void)closedir(d);
-	}
+	unlink_all(fd);
 	(void)close(fd);
 	if (unlinkat(root_fd, dir, AT_REMOVEDIR) < 0)
 		log_warn("maildir: could not remove %s: %s", dir,

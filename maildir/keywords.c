@@ -112,6 +112,19 @@ fail:
 	return -1;
 }
 
+bool
+md_keyword_valid(const char *name)
+{
+	const char *p;
+
+	if (*name == '\0' || *name == '\\' || strlen(name) > 128)
+		return false;
+	for (p = name; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
+			return false;
+	return true;
+}
+
 int
 md_keywords_find(const struct md_keywords *kw, const char *name)
 {

@@ -62,6 +62,9 @@ void md_set_syserr(struct md_store *store, const char *what, const char *path);
 
 /* ---- names (mdname.c) ---- */
 bool md_name_is_inbox(const char *name);
+/* A malloc'd copy of name with a first component "inbox" in any case
+ * written "INBOX", as listings show it. */
+char *md_name_canonical(const char *name);
 /* The directory name of a UTF-8 mailbox name: "" for INBOX, else "." +
  * modified UTF-7. Returns 0 or -1 (invalid name). out has MD_MAX_NAME+1. */
 int md_name_to_dir(const char *name, char *out, size_t outsize);
@@ -120,9 +123,10 @@ struct md_uidlist {
 };
 /* Parse a list; -1 when it is not a valid list (any garbage). */
 int md_uidlist_parse(const char *data, size_t len, struct md_uidlist *ul);
-/* Read MD_UIDLIST in dirfd: 1 read, 0 missing, -1 unreadable/garbage
- * (logged; ul is then empty but for uidvalidity: the old value when it
- * could be salvaged from the garbage, so the new one can differ, else 0). st_r
+/* Read MD_UIDLIST in dirfd: 1 read, 0 missing, -1 garbage (logged; ul is
+ * then empty but for uidvalidity: the old value when it could be salvaged
+ * from the garbage, so the new one can differ, else 0), -2 the file could
+ * not be read (logged; never a reason to reset UIDVALIDITY). st_r
  * (may be NULL) gets the file's stat. */
 int md_uidlist_read(int dirfd, struct md_uidlist *ul, struct stat *st_r);
 /* Serialise into a malloc'd string (caller frees). */
@@ -149,6 +153,9 @@ struct md_keywords {
 int md_keywords_read(int dirfd, struct md_keywords *kw);
 int md_keywords_write(int dirfd, const struct md_keywords *kw);
 void md_keywords_clear(struct md_keywords *kw);
+/* A keyword name we can store: printable ASCII without space, not a
+ * system flag (no leading backslash), at most 128 bytes. */
+bool md_keyword_valid(const char *name);
 /* Index of name or -1. */
 int md_keywords_find(const struct md_keywords *kw, const char *name);
 /* Index of name, adding it in the first free slot; -1 when full. *added_r
@@ -196,7 +203,8 @@ void md_box_unlock(struct md_box *box);
  * EXDEV move) and write the list when it changed. force: scan even when the
  * recorded mtimes match. With recent_from_r, the messages not yet claimed as
  * \Recent are claimed: *recent_from_r gets the first claimed UID (uidnext
- * when none). Returns 0 or -1 (error set on the store). */
+ * when none). Returns 0, or -1 (error set on the store; ul is then empty
+ * and needs no clearing). */
 int md_sync_locked(struct md_store *store, int dirfd, int new_fd, int cur_fd,
 		   bool force, struct md_uidlist *ul, uint32_t *recent_from_r);
 /* After a crash inside an EXDEV move (move.c), the source box holds a
@@ -212,6 +220,8 @@ void md_uids_push(struct md_uids *u, uint32_t uid);
  * arrays. */
 void md_box_apply(struct md_box *box, struct md_uidlist *ul, bool claim_recent,
 		  uint32_t recent_from, struct md_sync_result *result);
+/* Remove from the box view the messages whose fnames[] entry is NULL. */
+void md_box_view_compact(struct md_box *box);
 /* Find the current cur/ (or new/) name of a file with base name base by
  * reading cur/; returns a malloc'd name or NULL. */
 char *md_refind(int cur_fd, const char *base, size_t base_len);

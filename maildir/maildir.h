@@ -24,7 +24,11 @@
 #include <stdint.h>
 #include <time.h>
 
-/* Error kinds. protocol/resp.c maps them to RFC 5530 response codes. */
+/* Error kinds. protocol/resp.c maps them to RFC 5530 response codes:
+ * NOTFOUND NONEXISTENT (TRYCREATE for an APPEND/COPY/MOVE target), EXISTS
+ * ALREADYEXISTS, PERM NOPERM, LOCKED INUSE, NOSPACE OVERQUOTA, LIMIT LIMIT,
+ * EXPUNGED EXPUNGEISSUED, TOOBIG TOOBIG, BADNAME and NOTALLOWED CANNOT,
+ * INTERNAL SERVERBUG. */
 enum md_err {
 	MD_ERR_NONE = 0,
 	MD_ERR_NOTFOUND,   /* mailbox (or message) does not exist */
@@ -91,8 +95,10 @@ void md_store_free(struct md_store **store);
 /* Tune the UID-list lock: a lock whose owner pid is gone (on this host) and
  * whose age is at least stale_secs is broken with a log line; a lock held
  * by another host is broken at max(stale_secs, 600) seconds of age; a lock
- * that cannot be taken within wait_secs fails with MD_ERR_LOCKED.
- * Defaults: stale 60, wait 30. */
+ * that cannot be taken within wait_secs fails with MD_ERR_LOCKED. A live
+ * owner on this host is never broken, however long it holds the lock.
+ * Defaults: stale 10 (so a crashed session blocks others briefly), wait 30.
+ * The same settings apply to the subscriptions lock. */
 void md_store_set_lock(struct md_store *store, unsigned stale_secs,
 		       unsigned wait_secs);
 /* Largest message md_append_write() accepts (0: no limit, the default). */
@@ -167,9 +173,21 @@ long md_box_find(const struct md_box *box, uint32_t uid);
 const char *const *md_box_keywords(const struct md_box *box);
 /* The bit index of keyword name (compared case-insensitively). With create,
  * an unknown keyword is added to the box's keyword file. Returns 0 and
- * *index_r, or -1: NOTFOUND (unknown, !create), LIMIT (26 in use). */
+ * *index_r, or -1: NOTFOUND (unknown without create, or a name that cannot
+ * be stored: space, control or non-ASCII bytes, leading backslash), LIMIT
+ * (26 in use), LOCKED. */
 int md_box_keyword_index(struct md_box *box, const char *name, bool create,
 			 unsigned *index_r);
+
+/* STATUS without selecting: counts as a read-only md_box_open() would see
+ * them (recent: messages no session has claimed yet), without building the
+ * message array. Errors as md_box_open(). */
+struct md_status {
+	uint32_t messages, recent, unseen;
+	uint32_t uidnext, uidvalidity;
+};
+int md_box_status(struct md_store *store, const char *name,
+		  struct md_status *status_r);
 
 /* What md_box_sync() found. Arrays are owned by the box and valid until the
  * next md_box_sync(). */
@@ -237,7 +255,9 @@ int md_append_write(struct md_append *app, const void *data, size_t len);
 /* Make the message visible with flags (MD_FLAG_*), the keyword names given
  * (added to the box's keyword file as needed) and internal_date as mtime
  * (0: now). On success *uidvalidity_r and *uid_r are set. The append is
- * freed and *app set to NULL whatever the result. */
+ * freed and *app set to NULL whatever the result. Errors: LIMIT (26
+ * keywords), BADNAME (a keyword with space, control or non-ASCII bytes or
+ * a leading backslash), NOSPACE, LOCKED, INTERNAL. */
 int md_append_commit(struct md_append **app, uint32_t flags,
 		     const char *const *keywords, size_t keyword_count,
 		     time_t internal_date, uint32_t *uidvalidity_r,

@@ -10,6 +10,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "lib/mem.h"
+
 static const char b64[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
 
@@ -149,6 +151,16 @@ md_name_valid(const char *name)
 	/* Room for the leading '.' of the directory name. */
 	len = encode(name, NULL, 0);
 	return len >= 0 && len < MD_MAX_NAME;
+}
+
+char *
+md_name_canonical(const char *name)
+{
+	char *c = xstrdup(name);
+
+	if (md_name_is_inbox(name) || strncasecmp(name, "INBOX.", 6) == 0)
+		memcpy(c, "INBOX", 5);
+	return c;
 }
 
 int

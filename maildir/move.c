@@ -278,7 +278,10 @@ publish(struct move *mv, bool any)
 		return -1;
 	}
 	FAULT_POINT("move.after-source-list");
-	if (mv->exdev && unlinkat(mv->src->dirfd, MD_MOVE_JOURNAL, 0) < 0)
+	/* Keep the journal when a source copy could not be removed: the
+	 * next sync of the source removes it then. */
+	if (mv->exdev && ret == 0 &&
+	    unlinkat(mv->src->dirfd, MD_MOVE_JOURNAL, 0) < 0)
 		log_error("maildir: unlink %s: %s", MD_MOVE_JOURNAL,
 			  strerror(errno));
 	return ret;
@@ -296,7 +299,7 @@ cmp_u32(const void *a, const void *b)
 static void
 view_drop(struct md_box *box, const struct md_uids *gone)
 {
-	uint32_t *sorted, i, o = 0;
+	uint32_t *sorted, i;
 
 	if (gone->count == 0)
 		return;
@@ -306,14 +309,11 @@ view_drop(struct md_box *box, const struct md_uids *gone)
 	for (i = 0; i < box->count; i++) {
 		if (bsearch(&box->msgs[i].uid, sorted, gone->count,
 			    sizeof(*sorted), cmp_u32) != NULL) {
-			free((char *)(uintptr_t)box->msgs[i].basename);
 			free(box->fnames[i]);
-			continue;
+			box->fnames[i] = NULL;
 		}
-		box->msgs[o] = box->msgs[i];
-		box->fnames[o++] = box->fnames[i];
 	}
-	box->count = o;
+	md_box_view_compact(box);
 	free(sorted);
 }
 

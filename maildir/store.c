@@ -106,7 +106,7 @@ md_store_open(const char *root, bool create, struct md_store **store_r)
 	store = xcalloc(1, sizeof(*store));
 	store->root = xstrdup(root);
 	store->root_fd = fd;
-	store->lock_stale_secs = 60;
+	store->lock_stale_secs = 10;
 	store->lock_wait_secs = 30;
 	*store_r = store;
 	return 0;

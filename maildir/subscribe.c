@@ -98,6 +98,9 @@ write_names(struct md_store *store, char **v, size_t n)
 	if (close(fd) < 0 || renameat(store->root_fd, SUBS_TMP, store->root_fd,
 				      MD_SUBSCRIPTIONS) < 0)
 		goto out;
+	/* Durable like the rest of the store; a failure only risks the
+	 * previous subscriptions after a power cut. */
+	(void)md_fsync_dir(store->root_fd, MD_SUBSCRIPTIONS);
 	ret = 0;
 out:
 	if (ret < 0) {
@@ -111,8 +114,7 @@ out:
 int
 md_store_subscribe(struct md_store *store, const char *name, bool on)
 {
-	const char *norm = md_name_is_inbox(name) ? "INBOX" : name;
-	char **v;
+	char *norm, **v;
 	size_t n, i;
 	bool found = false;
 	int ret = 0;
@@ -127,6 +129,7 @@ md_store_subscribe(struct md_store *store, const char *name, bool on)
 		md_lock_release(store->root_fd, MD_SUBSCRIPTIONS_LOCK);
 		return -1;
 	}
+	norm = md_name_canonical(name);
 	for (i = 0; i < n; i++) {
 		if (strcmp(v[i], norm) != 0)
 			continue;
@@ -144,5 +147,6 @@ md_store_subscribe(struct md_store *store, const char *name, bool on)
 		ret = write_names(store, v, n);
 	md_lock_release(store->root_fd, MD_SUBSCRIPTIONS_LOCK);
 	md_names_free(&v, n);
+	free(norm);
 	return ret;
 }

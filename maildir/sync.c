@@ -310,49 +310,69 @@ assign_new(struct md_uidlist *ul, struct scan *sc, int cur_fd)
 	return n > 0;
 }
 
-/* Step 1: read the list, or start a new one. Returns whether it must be
- * written even if the scan finds nothing. */
-static bool
-load(int dirfd, struct md_uidlist *ul)
+/* Step 1: read the list, or start a new one when it is missing or
+ * garbage. Returns 1 when it must be written even if the scan finds
+ * nothing, 0 when read, -1 when it could not be read (an I/O error must
+ * not cost every client its cache). */
+static int
+load(struct md_store *store, int dirfd, struct md_uidlist *ul)
 {
 	int r = md_uidlist_read(dirfd, ul, NULL);
 
 	if (r > 0)
-		return false;
+		return 0;
+	if (r == -2) {
+		md_set_error(store, MD_ERR_INTERNAL, "Internal store error");
+		return -1;
+	}
 	ul->uidvalidity = md_uidvalidity_new(ul->uidvalidity);
 	ul->uidnext = 1;
 	ul->recent_uid = 1;
-	return true;
+	return 1;
+}
+
+/* Steps 2 and 3. Returns whether the list changed, or -1. */
+static int
+scan_dirs(struct md_store *store, int new_fd, int cur_fd, struct md_uidlist *ul)
+{
+	struct timespec new_stamp, cur_stamp;
+	struct scan sc = {0};
+	bool changed;
+
+	/* Stamp before reading, so a change during the scan shows as a
+	 * different mtime next time. */
+	md_dir_stamp(new_fd, &new_stamp);
+	if (scan_new(store, new_fd, cur_fd) < 0)
+		return -1;
+	md_dir_stamp(cur_fd, &cur_stamp);
+	if (read_cur(store, cur_fd, &sc) < 0) {
+		scan_free(&sc);
+		return -1;
+	}
+	changed = match_records(store, cur_fd, ul, &sc);
+	changed |= assign_new(ul, &sc, cur_fd);
+	scan_free(&sc);
+	changed |= !ts_equal(&new_stamp, &ul->new_mtime) ||
+		   !ts_equal(&cur_stamp, &ul->cur_mtime);
+	ul->new_mtime = new_stamp;
+	ul->cur_mtime = cur_stamp;
+	return changed;
 }
 
 int
 md_sync_locked(struct md_store *store, int dirfd, int new_fd, int cur_fd,
 	       bool force, struct md_uidlist *ul, uint32_t *recent_from_r)
 {
-	struct timespec new_stamp, cur_stamp;
-	struct scan sc = {0};
-	bool changed = load(dirfd, ul);
+	int loaded = load(store, dirfd, ul), scanned;
+	bool changed = loaded > 0;
 
-	if (md_recover_journal(store, dirfd, cur_fd) < 0)
-		return -1;
+	if (loaded < 0 || md_recover_journal(store, dirfd, cur_fd) < 0)
+		goto fail;
 	if (changed || force || !md_stamps_current(ul, new_fd, cur_fd)) {
-		/* Stamp before reading, so a change during the scan shows
-		 * as a different mtime next time. */
-		md_dir_stamp(new_fd, &new_stamp);
-		if (scan_new(store, new_fd, cur_fd) < 0)
-			return -1;
-		md_dir_stamp(cur_fd, &cur_stamp);
-		if (read_cur(store, cur_fd, &sc) < 0) {
-			scan_free(&sc);
-			return -1;
-		}
-		changed |= match_records(store, cur_fd, ul, &sc);
-		changed |= assign_new(ul, &sc, cur_fd);
-		scan_free(&sc);
-		changed |= !ts_equal(&new_stamp, &ul->new_mtime) ||
-			   !ts_equal(&cur_stamp, &ul->cur_mtime);
-		ul->new_mtime = new_stamp;
-		ul->cur_mtime = cur_stamp;
+		scanned = scan_dirs(store, new_fd, cur_fd, ul);
+		if (scanned < 0)
+			goto fail;
+		changed |= scanned > 0;
 	}
 	if (recent_from_r != NULL) {
 		*recent_from_r = ul->recent_uid;
@@ -363,7 +383,10 @@ md_sync_locked(struct md_store *store, int dirfd, int new_fd, int cur_fd,
 	}
 	if (changed && md_uidlist_write(dirfd, ul) < 0) {
 		md_set_syserr(store, "write", MD_UIDLIST);
-		return -1;
+		goto fail;
 	}
 	return 0;
+fail:
+	md_uidlist_clear(ul);
+	return -1;
 }

@@ -36,9 +36,10 @@ md_uidlist_clear(struct md_uidlist *ul)
 	memset(ul, 0, sizeof(*ul));
 }
 
-struct md_rec *
-md_uidlist_add(struct md_uidlist *ul, uint32_t uid, const char *name,
-	       size_t size, int64_t mtime)
+/* Append a record that takes ownership of name. */
+static struct md_rec *
+add_owned(struct md_uidlist *ul, uint32_t uid, char *name, size_t size,
+	  int64_t mtime)
 {
 	struct md_rec *r;
 
@@ -50,8 +51,15 @@ md_uidlist_add(struct md_uidlist *ul, uint32_t uid, const char *name,
 	r->uid = uid;
 	r->size = size;
 	r->mtime = mtime;
-	r->name = xstrdup(name);
+	r->name = name;
 	return r;
+}
+
+struct md_rec *
+md_uidlist_add(struct md_uidlist *ul, uint32_t uid, const char *name,
+	       size_t size, int64_t mtime)
+{
+	return add_owned(ul, uid, xstrdup(name), size, mtime);
 }
 
 struct md_rec *
@@ -168,7 +176,6 @@ parse_record(const char *p, const char *end, struct md_uidlist *ul)
 	uint64_t size, mtime;
 	uint32_t uid;
 	size_t len;
-	char *copy;
 
 	if (field(&p, end, &f, &len) < 0 || num_parse_u32(f, len, &uid) < 0 ||
 	    field(&p, end, &f, &len) < 0 ||
@@ -184,9 +191,8 @@ parse_record(const char *p, const char *end, struct md_uidlist *ul)
 	if (uid == 0 || uid >= ul->uidnext ||
 	    (ul->count > 0 && uid <= ul->recs[ul->count - 1].uid))
 		return -1;
-	copy = xstrndup(name, len);
-	md_uidlist_add(ul, uid, copy, (size_t)size, (int64_t)mtime);
-	free(copy);
+	(void)add_owned(ul, uid, xstrndup(name, len), (size_t)size,
+			(int64_t)mtime);
 	return 0;
 }
 
@@ -246,7 +252,7 @@ md_uidlist_read(int dirfd, struct md_uidlist *ul, struct stat *st_r)
 		if (errno == ENOENT)
 			return 0;
 		log_error("maildir: open %s: %s", MD_UIDLIST, strerror(errno));
-		return -1;
+		return -2;
 	}
 	if (st_r != NULL && fstat(fd, st_r) < 0)
 		memset(st_r, 0, sizeof(*st_r));
@@ -256,7 +262,7 @@ md_uidlist_read(int dirfd, struct md_uidlist *ul, struct stat *st_r)
 				 (size_t)r); /* no max: cannot fail */
 	if (r < 0) {
 		log_error("maildir: read %s: %s", MD_UIDLIST, strerror(errno));
-		ret = -1;
+		ret = -2;
 	} else if (md_uidlist_parse(b.data ? b.data : "", b.len, ul) < 0) {
 		log_error("maildir: %s is corrupt; UIDs will be reassigned",
 			  MD_UIDLIST);

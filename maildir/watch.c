@@ -4,6 +4,8 @@
 #include "maildir-private.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/inotify.h>
 #include <unistd.h>
@@ -12,13 +14,24 @@
 #include "lib/log.h"
 
 /* Add a watch on directory fd by its /proc/self/fd path, so no path is
- * rebuilt from the root. */
+ * rebuilt from the root; without /proc (a chroot), by its path under the
+ * root: the box directory, sub ("" for the box itself) inside it. */
 static int
-watch_fd(int ifd, int fd, uint32_t mask)
+watch_fd(struct md_box *box, int ifd, int fd, const char *sub, uint32_t mask)
 {
-	char path[64];
+	char path[PATH_MAX], dir[MD_MAX_NAME + 1];
+	int wd;
 
 	(void)snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	wd = inotify_add_watch(ifd, path, mask);
+	if (wd >= 0 || errno != ENOENT ||
+	    md_name_to_dir(box->name, dir, sizeof(dir)) < 0)
+		return wd;
+	if (snprintf(path, sizeof(path), "%s/%s/%s", box->store->root,
+		     dir[0] ? dir : ".", sub) >= (int)sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	return inotify_add_watch(ifd, path, mask);
 }
 
@@ -32,10 +45,10 @@ md_box_watch_fd(struct md_box *box)
 	if (box->watch_fd >= 0)
 		return box->watch_fd;
 	ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (ifd < 0 || watch_fd(ifd, box->new_fd, files) < 0 ||
-	    watch_fd(ifd, box->cur_fd, files) < 0 ||
-	    (box->watch_dir_wd =
-		     watch_fd(ifd, box->dirfd, IN_MOVED_TO | IN_ONLYDIR)) < 0) {
+	if (ifd < 0 || watch_fd(box, ifd, box->new_fd, "new", files) < 0 ||
+	    watch_fd(box, ifd, box->cur_fd, "cur", files) < 0 ||
+	    (box->watch_dir_wd = watch_fd(box, ifd, box->dirfd, "",
+					  IN_MOVED_TO | IN_ONLYDIR)) < 0) {
 		md_set_syserr(box->store, "inotify", box->name);
 		if (ifd >= 0)
 			(void)close(ifd);

@@ -8,18 +8,38 @@
 #include <ctype.h>
 #include <string.h>
 
-/* Sorted by name. Issue 4 adds the authenticated and selected state
- * commands here (SELECT ... with IMAP_STATES_AUTHED, FETCH/STORE/SEARCH/
- * COPY/MOVE with IMAP_STATE_SELECTED | IMAP_CMD_HAS_UID |
- * IMAP_CMD_USES_SEQ, APPEND with IMAP_CMD_BIG_LITERAL). */
+#define SEL IMAP_STATE_SELECTED
+#define AUTHED IMAP_STATES_AUTHED
+#define SEQ IMAP_CMD_USES_SEQ
+#define UID IMAP_CMD_HAS_UID
+
+/* One line per command, sorted by name: name, handler, states, flags
+ * (SEQ: refers to sequence numbers, so its non-UID form defers EXPUNGE;
+ * UID: has a "UID x" form; IMAP_CMD_BIG_LITERAL: APPEND), least and most
+ * arguments (after "UID x" for the UID form). */
 static const struct imap_command_def commands[] = {
+	{"APPEND", cmd_append, AUTHED, IMAP_CMD_BIG_LITERAL, 2, 4},
 	{"AUTHENTICATE", cmd_authenticate, IMAP_STATE_NOT_AUTH, 0, 1, 2},
 	{"CAPABILITY", cmd_capability, IMAP_STATES_ANY, 0, 0, 0},
+	{"CHECK", cmd_check, SEL, 0, 0, 0},
+	{"CLOSE", cmd_close, SEL, 0, 0, 0},
+	{"CREATE", cmd_create, AUTHED, 0, 1, 1},
+	{"DELETE", cmd_delete, AUTHED, 0, 1, 1},
+	{"EXAMINE", cmd_select, AUTHED, 0, 1, 1},
+	{"EXPUNGE", cmd_expunge, SEL, UID, 0, 1},
 	{"ID", cmd_id, IMAP_STATES_ANY, 0, 1, 1},
+	{"LIST", cmd_list, AUTHED, 0, 2, 2},
 	{"LOGIN", cmd_login, IMAP_STATE_NOT_AUTH, 0, 2, 2},
 	{"LOGOUT", cmd_logout, IMAP_STATES_ANY, 0, 0, 0},
+	{"LSUB", cmd_list, AUTHED, 0, 2, 2},
 	{"NOOP", cmd_noop, IMAP_STATES_ANY, 0, 0, 0},
+	{"RENAME", cmd_rename, AUTHED, 0, 2, 2},
+	{"SELECT", cmd_select, AUTHED, 0, 1, 1},
 	{"STARTTLS", cmd_starttls, IMAP_STATE_NOT_AUTH, 0, 0, 0},
+	{"STATUS", cmd_status, AUTHED, 0, 2, 2},
+	{"SUBSCRIBE", cmd_subscribe, AUTHED, 0, 1, 1},
+	{"UNSELECT", cmd_unselect, SEL, 0, 0, 0},
+	{"UNSUBSCRIBE", cmd_subscribe, AUTHED, 0, 1, 1},
 };
 
 const struct imap_command_def *
@@ -105,6 +125,7 @@ imap_dispatch(struct imap_session *s, const char *data, size_t len)
 	struct imap_cmd cmd;
 	const struct imap_command_def *def;
 	const char *error;
+	enum imap_status st;
 
 	if (imap_parse_command(s->arena, &s->cfg.limits, data, len, &pc,
 			       &error) != IMAP_PARSE_OK) {
@@ -136,9 +157,9 @@ imap_dispatch(struct imap_session *s, const char *data, size_t len)
 		return IMAP_STATUS_CONTINUE;
 	}
 	cmd.def = def;
-	/* Untagged updates (issue 4's sync.c) are sent by the handlers
-	 * before their tagged reply, so that each chooses the moment RFC
-	 * 3501 7.4.1 allows; def->flags & IMAP_CMD_USES_SEQ tells sync.c
-	 * whether EXPUNGEs must wait. */
-	return def->handler(&cmd);
+	/* Untagged updates are sent by the handlers before their tagged
+	 * reply (imap_cmd_tagged() in imap-sync.c), which defers EXPUNGEs
+	 * as RFC 3501 7.4.1 asks for the commands flagged USES_SEQ. */
+	st = def->handler(&cmd);
+	return s->must_close ? IMAP_STATUS_CLOSE : st;
 }

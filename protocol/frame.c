@@ -9,10 +9,11 @@
  * against the budget the command table gives (max_small_literal, or
  * max_literal_size for APPEND).
  *
- * Accepted literals are kept in the command buffer. For APPEND (issue 4)
- * a literal over max_small_literal is to be streamed instead: the framer
- * would hand its bytes out as they arrive (straight from the input, no
- * copy) to the store's append handle and keep only "{n}" in the buffer.
+ * Accepted literals are kept in the command buffer, except those the
+ * literal_start hook asks to stream (APPEND's message): their bytes go out
+ * to literal_data as they arrive, straight from the input with no copy,
+ * and the buffer keeps only an empty "{0}" literal in their place. So a
+ * 60 MB APPEND never holds more than a line in memory.
  */
 #include "protocol/imap-private.h"
 
@@ -60,8 +61,17 @@ imap_frame_reset(struct imap_frame *f)
 	f->lit_left = 0;
 	f->tail_len = 0;
 	f->refused_size = 0;
+	f->drop_silent = false;
 	f->complete = false;
 	f->state = IMAP_FRAME_ST_LINE;
+}
+
+void
+imap_frame_set_stream(struct imap_frame *f, imap_frame_literal_start_fn *start,
+		      imap_frame_literal_data_fn *data)
+{
+	f->literal_start = start;
+	f->literal_data = data;
 }
 
 void
@@ -168,7 +178,8 @@ frame_budget(struct imap_frame *f)
  * LF). A number too large for 64 bits reads as UINT64_MAX, which every
  * limit refuses, so no digit count can overflow anything. */
 static bool
-find_marker(const char *p, size_t len, uint64_t *size_r, bool *nonsync_r)
+find_marker(const char *p, size_t len, uint64_t *size_r, bool *nonsync_r,
+	    size_t *brace_r)
 {
 	size_t end, i;
 	uint64_t n = 0;
@@ -184,6 +195,7 @@ find_marker(const char *p, size_t len, uint64_t *size_r, bool *nonsync_r)
 		i--;
 	if (i == end || i == 0 || p[i - 1] != '{')
 		return false;
+	*brace_r = i - 1;
 	for (; i < end; i++) {
 		unsigned d = (unsigned)(p[i] - '0');
 
@@ -197,17 +209,26 @@ find_marker(const char *p, size_t len, uint64_t *size_r, bool *nonsync_r)
 	return true;
 }
 
+/* Ask the literal_start hook (when set) what to do with a literal. */
+static enum imap_frame_lit_action
+literal_action(struct imap_frame *f, size_t marker, uint64_t size, bool nonsync)
+{
+	if (f->literal_start == NULL)
+		return IMAP_FRAME_LIT_KEEP;
+	return f->literal_start(f->ctx, f->data, marker, size, nonsync);
+}
+
 /* A line of the command ended (its CRLF is in data). Decide whether the
  * command is complete or a literal follows, and whether we accept it. */
 static enum imap_frame_event
 frame_line_end(struct imap_frame *f)
 {
 	const char *line = f->data + f->line_start;
-	size_t len = f->len - f->line_start - 2;
+	size_t len = f->len - f->line_start - 2, brace;
 	uint64_t size;
 	bool nonsync;
 
-	if (!find_marker(line, len, &size, &nonsync)) {
+	if (!find_marker(line, len, &size, &nonsync, &brace)) {
 		f->complete = true;
 		return IMAP_FRAME_COMMAND;
 	}
@@ -222,6 +243,31 @@ frame_line_end(struct imap_frame *f)
 	}
 	f->lit_budget -= size;
 	f->lit_left = size;
+	switch (literal_action(f, f->line_start + brace, size, nonsync)) {
+	case IMAP_FRAME_LIT_KEEP:
+		break;
+	case IMAP_FRAME_LIT_STREAM:
+		/* Only an empty literal stays in the command. */
+		f->len = f->line_start + brace;
+		frame_append(f, "{0}\r\n", 5);
+		f->line_start = f->len;
+		if (size > 0)
+			f->state = IMAP_FRAME_ST_STREAM;
+		return nonsync ? IMAP_FRAME_NEED_MORE : IMAP_FRAME_CONTINUE;
+	case IMAP_FRAME_LIT_REFUSE:
+		if (!nonsync) {
+			/* No "+" was sent: the client sends nothing more
+			 * of this command. */
+			f->complete = true;
+			return IMAP_FRAME_DROPPED;
+		}
+		/* A {n+} literal comes anyway: skip it and the rest. */
+		f->drop_silent = true;
+		f->tail_len = 0;
+		f->state = size > 0 ? IMAP_FRAME_ST_DISCARD_LITERAL
+				    : IMAP_FRAME_ST_DISCARD;
+		return IMAP_FRAME_NEED_MORE;
+	}
 	f->line_start = f->len;
 	if (size > 0)
 		f->state = IMAP_FRAME_ST_LITERAL;
@@ -252,15 +298,16 @@ tail_add(struct imap_frame *f, const char *p, size_t n)
 static enum imap_frame_event
 frame_discard_end(struct imap_frame *f)
 {
-	size_t len = f->tail_len - 1; /* without the LF */
+	size_t len = f->tail_len - 1, brace; /* without the LF */
 	uint64_t size;
 	bool nonsync;
 
 	if (len > 0 && f->tail[len - 1] == '\r')
 		len--;
-	if (!find_marker(f->tail, len, &size, &nonsync) || !nonsync) {
+	if (!find_marker(f->tail, len, &size, &nonsync, &brace) || !nonsync) {
 		f->complete = true;
-		return IMAP_FRAME_LINE_TOO_LONG;
+		return f->drop_silent ? IMAP_FRAME_DROPPED
+				      : IMAP_FRAME_LINE_TOO_LONG;
 	}
 	if (size > frame_budget(f)) {
 		f->refused_size = size;
@@ -328,11 +375,13 @@ feed_literal(struct imap_frame *f, const char *p, size_t len)
 
 	if (f->state == IMAP_FRAME_ST_LITERAL)
 		frame_append(f, p, n);
+	else if (f->state == IMAP_FRAME_ST_STREAM)
+		f->literal_data(f->ctx, p, n);
 	f->lit_left -= n;
 	if (f->lit_left == 0) {
-		f->state = f->state == IMAP_FRAME_ST_LITERAL
-				   ? IMAP_FRAME_ST_LINE
-				   : IMAP_FRAME_ST_DISCARD;
+		f->state = f->state == IMAP_FRAME_ST_DISCARD_LITERAL
+				   ? IMAP_FRAME_ST_DISCARD
+				   : IMAP_FRAME_ST_LINE;
 		f->line_start = f->len;
 	}
 	return n;
@@ -395,6 +444,7 @@ imap_frame_feed(struct imap_frame *f, const void *data, size_t len,
 			used += feed_line(f, p + used, len - used, ev_r);
 			break;
 		case IMAP_FRAME_ST_LITERAL:
+		case IMAP_FRAME_ST_STREAM:
 		case IMAP_FRAME_ST_DISCARD_LITERAL:
 			used += feed_literal(f, p + used, len - used);
 			break;

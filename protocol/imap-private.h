@@ -15,6 +15,7 @@
 
 #include "lib/arena.h"
 #include "lib/buf.h"
+#include "maildir/maildir.h"
 #include "protocol/imap.h"
 
 /* ------------------------------------------------------------------ */
@@ -29,6 +30,8 @@ enum imap_frame_event {
 	IMAP_FRAME_LITERAL_REFUSED, /* a {n} literal is too big: tagged NO */
 	IMAP_FRAME_LINE_TOO_LONG,   /* the command was dropped: tagged BAD */
 	IMAP_FRAME_FATAL_LITERAL,   /* a {n+} literal is too big: BAD + BYE */
+	IMAP_FRAME_DROPPED, /* the literal_start hook refused a literal and
+			       answered; the command is over */
 };
 
 /* Asked once per command, at its first literal: the most literal bytes
@@ -37,9 +40,29 @@ enum imap_frame_event {
 typedef uint64_t imap_frame_literal_limit_fn(void *ctx, const char *name,
 					     size_t name_len);
 
+/* What to do with a literal the size limit accepted. */
+enum imap_frame_lit_action {
+	IMAP_FRAME_LIT_KEEP,   /* keep it in the command buffer */
+	IMAP_FRAME_LIT_STREAM, /* hand its bytes to literal_data as they come */
+	IMAP_FRAME_LIT_REFUSE, /* the hook answered the command: drop it */
+};
+
+/* Asked at each literal once the limit accepted it (when set with
+ * imap_frame_set_stream()). cmd holds the command so far, the literal's
+ * "{" at offset marker (the bytes before it are the command up to the
+ * literal); size is its length, nonsync true for {n+}. */
+typedef enum imap_frame_lit_action
+imap_frame_literal_start_fn(void *ctx, const char *cmd, size_t marker,
+			    uint64_t size, bool nonsync);
+/* The bytes of a streamed literal, straight from the input (not copied),
+ * in order, in chunks of any size. */
+typedef void imap_frame_literal_data_fn(void *ctx, const char *data,
+					size_t len);
+
 enum imap_frame_state {
 	IMAP_FRAME_ST_LINE,
 	IMAP_FRAME_ST_LITERAL,
+	IMAP_FRAME_ST_STREAM,
 	IMAP_FRAME_ST_DISCARD,
 	IMAP_FRAME_ST_DISCARD_LITERAL,
 	IMAP_FRAME_ST_RAW_LINE,
@@ -51,6 +74,8 @@ enum imap_frame_state {
 struct imap_frame {
 	const struct imap_limits *limits;
 	imap_frame_literal_limit_fn *literal_limit;
+	imap_frame_literal_start_fn *literal_start; /* NULL: keep all */
+	imap_frame_literal_data_fn *literal_data;
 	void *ctx;
 	enum imap_frame_state state;
 	/* The command so far, every line end written as CRLF, literal data
@@ -70,12 +95,22 @@ struct imap_frame {
 	size_t tail_len;
 	/* For IMAP_FRAME_LITERAL_REFUSED and FATAL_LITERAL: the size sent. */
 	uint64_t refused_size;
+	/* Dropping a command the literal_start hook refused: its end gives
+	 * IMAP_FRAME_DROPPED, not LINE_TOO_LONG. */
+	bool drop_silent;
 };
 
 void imap_frame_init(struct imap_frame *f, const struct imap_limits *limits,
 		     imap_frame_literal_limit_fn *literal_limit, void *ctx);
 /* Wipe and free the buffer. */
 void imap_frame_deinit(struct imap_frame *f);
+/* Let start decide, literal by literal, which literals are streamed to
+ * data instead of being kept (APPEND's message). A streamed literal
+ * stays in the command as an empty "{0}" literal, so the parser later
+ * sees a complete command without its bytes. */
+void imap_frame_set_stream(struct imap_frame *f,
+			   imap_frame_literal_start_fn *start,
+			   imap_frame_literal_data_fn *data);
 /* Consume bytes from data until an event happens or the input ends.
  * Returns the number of bytes consumed (so the caller feeds the rest after
  * handling the event) and sets *ev_r. After COMMAND or RAW_LINE the bytes
@@ -266,6 +301,28 @@ enum imap_sasl_mech {
 	IMAP_SASL_LOGIN,
 };
 
+/* One message as the client knows it (selected.c): what was last reported
+ * to the client, so that sync can tell what changed since. */
+struct imap_view_msg {
+	uint32_t uid;
+	uint32_t flags;    /* MD_FLAG_* bits, as last reported */
+	uint32_t keywords; /* keyword bits of the box, as last reported */
+	bool recent;
+};
+
+/* The selected mailbox: the box and the client's view of it. msgs[i] is
+ * sequence number i + 1; UIDs ascend. The view may hold "ghosts": messages
+ * the box no longer has whose EXPUNGE is still pending (RFC 3501 7.4.1). */
+struct imap_view {
+	struct md_box *box;   /* NULL when no mailbox is selected */
+	uint32_t uidvalidity; /* of box when selected */
+	struct imap_view_msg *msgs;
+	uint32_t count;
+	uint32_t cap;
+	uint32_t keywords_sent; /* keyword bits announced in FLAGS */
+	uint32_t recent_sent;   /* the last RECENT count sent */
+};
+
 struct imap_session {
 	struct imap_config cfg;
 	char *session_id;
@@ -294,6 +351,18 @@ struct imap_session {
 	/* After login: owned by the session (from the auth hook). */
 	char *user;
 	char *maildir;
+	struct md_store *store; /* opened at login */
+	struct imap_view view;  /* the selected mailbox, if any */
+	/* APPEND's message being streamed (cmd-append.c): the store's
+	 * append handle, or the error that ended it while the literal was
+	 * still coming. Reset after every command. */
+	struct md_append *append;
+	bool append_failed;
+	enum md_err append_err;
+	char append_err_text[128];
+	/* A * BYE was sent by a handler or by sync (the mailbox was deleted
+	 * or its UIDVALIDITY changed): the dispatcher ends the session. */
+	bool must_close;
 };
 
 struct imap_command_def;
@@ -312,8 +381,9 @@ struct imap_cmd {
 typedef enum imap_status imap_cmd_handler(struct imap_cmd *cmd);
 
 enum imap_cmd_flag {
-	/* Refers to messages by sequence number: untagged EXPUNGE must wait
-	 * (RFC 3501 7.4.1); read by sync.c once it exists. */
+	/* Refers to messages by sequence number: in its non-UID form,
+	 * untagged EXPUNGEs wait until a later command (RFC 3501 5.5, 7.4.1;
+	 * see imap_cmd_tagged()). */
 	IMAP_CMD_USES_SEQ = 1 << 0,
 	/* Has a "UID x" form. */
 	IMAP_CMD_HAS_UID = 1 << 1,
@@ -364,6 +434,25 @@ imap_cmd_handler cmd_login;
 imap_cmd_handler cmd_authenticate;
 imap_cmd_handler cmd_id;
 imap_cmd_handler cmd_starttls;
+imap_cmd_handler cmd_select; /* SELECT and EXAMINE */
+imap_cmd_handler cmd_close;
+imap_cmd_handler cmd_unselect;
+imap_cmd_handler cmd_expunge; /* EXPUNGE and UID EXPUNGE */
+imap_cmd_handler cmd_check;
+imap_cmd_handler cmd_append;
+imap_cmd_handler cmd_create;
+imap_cmd_handler cmd_delete;
+imap_cmd_handler cmd_rename;
+imap_cmd_handler cmd_subscribe; /* SUBSCRIBE and UNSUBSCRIBE */
+imap_cmd_handler cmd_list;      /* LIST and LSUB */
+imap_cmd_handler cmd_status;
+
+/* cmd-append.c: the framer's hooks for APPEND's message literal, and the
+ * reset (abort of an unfinished append) run after every command and at
+ * session end. */
+imap_frame_literal_start_fn imap_append_literal_start;
+imap_frame_literal_data_fn imap_append_literal_data;
+void imap_append_reset(struct imap_session *s);
 
 /* ------------------------------------------------------------------ */
 /* resp.c: everything written to the client goes through here. */
@@ -375,21 +464,11 @@ enum imap_resp_kind {
 	IMAP_RESP_BYE,
 };
 
-/* Error kinds of the store, mapped to RFC 5530 codes in one place. */
-enum imap_err_kind {
-	IMAP_ERR_NOTFOUND,
-	IMAP_ERR_EXISTS,
-	IMAP_ERR_PERM,
-	IMAP_ERR_LOCKED,
-	IMAP_ERR_NOSPACE,
-	IMAP_ERR_LIMIT,
-	IMAP_ERR_EXPUNGED,
-	IMAP_ERR_TOOBIG,
-	IMAP_ERR_INTERNAL,
-};
-
-/* The RFC 5530 response code for an error kind (static string). */
-const char *imap_resp_code_for(enum imap_err_kind kind);
+/* The RFC 5530 response code for a store error kind (static string):
+ * NOTFOUND NONEXISTENT, EXISTS ALREADYEXISTS, PERM NOPERM, LOCKED INUSE,
+ * NOSPACE OVERQUOTA, LIMIT LIMIT, EXPUNGED EXPUNGEISSUED, TOOBIG TOOBIG,
+ * BADNAME and NOTALLOWED CANNOT, INTERNAL (and NONE) SERVERBUG. */
+const char *imap_resp_code_for(enum md_err kind);
 
 /* "tag OK [code] text\r\n"; tag NULL writes "*". code may be NULL. text
  * is server text, never client data. A BAD counts towards
@@ -413,6 +492,101 @@ int imap_resp_astring(struct buf *b, const char *str, size_t len);
 int imap_resp_string(struct buf *b, const char *str, size_t len);
 /* NIL for NULL, else as imap_resp_string. */
 int imap_resp_nstring(struct buf *b, const char *str, size_t len);
+/* A mailbox name from the store (UTF-8), written in modified UTF-7 as an
+ * astring. Returns 0, or -1 (not UTF-8, or over b's maximum). */
+int imap_resp_mailbox(struct buf *b, const char *name);
+
+/* ------------------------------------------------------------------ */
+/* selected.c: the selected mailbox and the client's view of it. */
+
+/* Select box (owned by the session from now on): fill the view from its
+ * messages, state SELECTED. The caller closed any earlier selection. */
+void imap_view_open(struct imap_session *s, struct md_box *box);
+/* Forget the selection silently (no expunge, no response): free the box
+ * and the view, state AUTH. No-op when nothing is selected. */
+void imap_view_close(struct imap_session *s);
+/* Make room for n entries in v->msgs. */
+void imap_view_reserve(struct imap_view *v, uint32_t n);
+/* The keyword bits that have a name in box. */
+uint32_t imap_box_keyword_mask(const struct md_box *box);
+/* Index (sequence number - 1) of uid in the view, or -1 when absent.
+ * Binary search. */
+long imap_view_index(const struct imap_view *v, uint32_t uid);
+/* Resolve a parsed sequence set (modified in place: "*" resolved, sorted,
+ * merged) against the view into the UIDs it names, ascending and unique,
+ * allocated in the session arena (valid until the end of the command).
+ * Sequence numbers: "*" is the number of messages; a number above it
+ * (or any number, "*" included, on an empty mailbox) is an error (-1,
+ * *error_r is a static text for a tagged BAD). UIDs: "*" is the highest
+ * UID in the view (UIDNEXT when empty) and UIDs not in the view are
+ * skipped, so the result may be empty. Ghost entries (pending EXPUNGE)
+ * are included: callers find them absent from the box (md_box_find()). */
+int imap_view_resolve(struct imap_session *s, struct imap_seqset *set,
+		      bool is_uid, uint32_t **uids_r, size_t *count_r,
+		      const char **error_r);
+/* Parse argument arg as a sequence set and resolve it as above: a
+ * convenience for FETCH, STORE, COPY, MOVE, UID EXPUNGE. */
+int imap_view_resolve_arg(struct imap_cmd *cmd, const struct imap_arg *arg,
+			  uint32_t **uids_r, size_t *count_r,
+			  const char **error_r);
+/* Append "(" flag *(SP flag) ")" for these MD_FLAG_* bits and keyword
+ * bits of the selected box (\Recent last when recent). */
+void imap_flags_append(const struct imap_session *s, struct buf *b,
+		       uint32_t flags, uint32_t keywords, bool recent);
+/* MD_FLAG_* bits for enum imap_flag bits. */
+uint32_t imap_flags_to_md(unsigned imap_system);
+/* Record the box's current flags of view entry index as what the client
+ * knows (after STORE or a FETCH that set \Seen reported them, or chose
+ * not to with .SILENT); with send, first write
+ * "* seq FETCH ([UID n ]FLAGS (...))" (the UID item when with_uid).
+ * A ghost entry (gone from the box) is left alone. */
+void imap_view_report_flags(struct imap_session *s, uint32_t index, bool send,
+			    bool with_uid);
+
+/* ------------------------------------------------------------------ */
+/* imap-sync.c: the one place untagged EXISTS, EXPUNGE, RECENT, FLAGS and
+ * FETCH (FLAGS) updates are sent for changes made by others. */
+
+/* Sync the selected box with the disk and report to the client, in this
+ * order: FLAGS and PERMANENTFLAGS when keywords appeared; for each view
+ * entry in sequence order, EXPUNGE when it left the box (only when
+ * allow_expunge; else it stays as a ghost) or FETCH (FLAGS) when its flags
+ * changed; EXISTS when messages arrived; RECENT when the count changed.
+ * EXPUNGE numbers are those the client holds at that moment (each one
+ * shifts the later ones down). When the box was deleted or its
+ * UIDVALIDITY changed, writes * BYE and sets s->must_close. No-op when
+ * nothing is selected. Everything is found by comparing the view with
+ * md_box_messages(), so a handler may call md_box_sync() itself
+ * beforehand (EXPUNGE does, to see others' \Deleted) without losing an
+ * update. */
+void imap_sync(struct imap_session *s, bool allow_expunge);
+/* Write "* FLAGS (...)" and "* OK [PERMANENTFLAGS (...)]" for the
+ * selected box (empty PERMANENTFLAGS when read-only; "\*" while fewer
+ * than 26 keywords exist) and record its keywords as announced. */
+void imap_sync_send_flags(struct imap_session *s);
+/* Report EXPUNGE for the view entries with these UIDs (any order; UIDs
+ * not in the view are ignored) and drop them from the view: for the
+ * session's own EXPUNGE and MOVE, whose EXPUNGEs are due whatever the
+ * deferral rule says. The box must no longer hold them. */
+void imap_view_expunged(struct imap_session *s, const uint32_t *uids,
+			size_t count);
+/* Does this command defer EXPUNGEs? True for the non-UID form of a
+ * command flagged IMAP_CMD_USES_SEQ (FETCH, STORE, SEARCH, COPY, MOVE),
+ * RFC 3501 5.5 and 7.4.1. */
+bool imap_cmd_defers_expunge(const struct imap_cmd *cmd);
+/* End a command: unless kind is BAD, sync (deferring EXPUNGE as above),
+ * then write the tagged response. Every handler that may run in the
+ * selected state ends through this (or imap_cmd_store_error). */
+void imap_cmd_tagged(struct imap_cmd *cmd, enum imap_resp_kind kind,
+		     const char *code, const char *text);
+/* End a command with NO for the store's last error: the RFC 5530 code
+ * (TRYCREATE instead of NONEXISTENT when is_target: the missing mailbox
+ * is the target of APPEND, COPY or MOVE), the store's text, or for
+ * INTERNAL a generic text with the session id. */
+void imap_cmd_store_error(struct imap_cmd *cmd, bool is_target);
+/* The same for an error kind and text kept from earlier. */
+void imap_cmd_error(struct imap_cmd *cmd, enum md_err kind, const char *text,
+		    bool is_target);
 
 /* ------------------------------------------------------------------ */
 /* base64.c: base64 for SASL (RFC 4648 section 4, strict padding). */

@@ -16,27 +16,34 @@
 /* Longest string written quoted; longer ones go as literals. */
 #define RESP_MAX_QUOTED 1024
 
+/* resp-text-code: the RFC 5530 codes for the store's error kinds. This is
+ * the one place they are chosen; TRYCREATE replaces NONEXISTENT for the
+ * target of APPEND, COPY and MOVE (imap_cmd_store_error()). */
 const char *
-imap_resp_code_for(enum imap_err_kind kind)
+imap_resp_code_for(enum md_err kind)
 {
 	switch (kind) {
-	case IMAP_ERR_NOTFOUND:
+	case MD_ERR_NOTFOUND:
 		return "NONEXISTENT";
-	case IMAP_ERR_EXISTS:
+	case MD_ERR_EXISTS:
 		return "ALREADYEXISTS";
-	case IMAP_ERR_PERM:
+	case MD_ERR_PERM:
 		return "NOPERM";
-	case IMAP_ERR_LOCKED:
+	case MD_ERR_LOCKED:
 		return "INUSE";
-	case IMAP_ERR_NOSPACE:
+	case MD_ERR_NOSPACE:
 		return "OVERQUOTA";
-	case IMAP_ERR_LIMIT:
+	case MD_ERR_LIMIT:
 		return "LIMIT";
-	case IMAP_ERR_EXPUNGED:
+	case MD_ERR_EXPUNGED:
 		return "EXPUNGEISSUED";
-	case IMAP_ERR_TOOBIG:
+	case MD_ERR_TOOBIG:
 		return "TOOBIG";
-	case IMAP_ERR_INTERNAL:
+	case MD_ERR_BADNAME:
+	case MD_ERR_NOTALLOWED:
+		return "CANNOT";
+	case MD_ERR_NONE:
+	case MD_ERR_INTERNAL:
 		break;
 	}
 	return "SERVERBUG";
@@ -195,4 +202,21 @@ imap_resp_astring(struct buf *b, const char *str, size_t len)
 			return imap_resp_string(b, str, len);
 	}
 	return buf_append(b, str, len);
+}
+
+/* mailbox         = "INBOX" / astring                       (RFC 3501 9)
+ * A UTF-8 name from the store, encoded in modified UTF-7 (5.1.3). */
+int
+imap_resp_mailbox(struct buf *b, const char *name)
+{
+	struct buf enc;
+	int ret;
+
+	buf_init(&enc, 0);
+	ret = imap_utf8_to_utf7(name, strlen(name), &enc);
+	if (ret == 0)
+		ret = imap_resp_astring(b, enc.data != NULL ? enc.data : "",
+					enc.len);
+	buf_free(&enc);
+	return ret;
 }

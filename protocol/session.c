@@ -45,7 +45,8 @@ imap_capability_append(const struct imap_session *s, struct buf *b)
 	int ret;
 
 	if (s->state != IMAP_STATE_NOT_AUTH) {
-		(void)buf_puts(b, "IMAP4rev1 LITERAL+ ID"); /* no max on b */
+		/* no max on b */
+		(void)buf_puts(b, "IMAP4rev1 LITERAL+ ID UNSELECT CHILDREN");
 		return;
 	}
 	ret = buf_puts(b, "IMAP4rev1 LITERAL+ SASL-IR ID");
@@ -91,6 +92,8 @@ imap_session_new(const struct imap_config *cfg, const struct imap_hooks *hooks,
 	buf_init(&s->out, 0);
 	imap_frame_init(&s->frame, &s->cfg.limits, imap_command_literal_limit,
 			s);
+	imap_frame_set_stream(&s->frame, imap_append_literal_start,
+			      imap_append_literal_data);
 	/* greeting       = "*" SP (resp-cond-auth / resp-cond-bye) CRLF */
 	capability_status(s, NULL, "imapmoved ready.");
 	(void)imap_resp_flush(s); /* a failure shows at the next input */
@@ -105,6 +108,9 @@ imap_session_free(struct imap_session **sp)
 	if (s == NULL)
 		return;
 	imap_sasl_clear(s);
+	imap_append_reset(s); /* a disconnect mid-literal leaves nothing */
+	imap_view_close(s);
+	md_store_free(&s->store);
 	imap_frame_deinit(&s->frame);
 	arena_free(&s->arena);
 	buf_free(&s->out);
@@ -140,6 +146,11 @@ imap_session_login(struct imap_session *s, const char *tag, const char *authzid,
 	(void)imap_resp_flush(s); /* a failure shows after the command */
 	r = s->hooks->authenticate(s->ctx, authzid, user, pass, &maildir,
 				   &canon);
+	if (r == IMAP_AUTH_OK && maildir != NULL &&
+	    md_store_open(maildir, true, &s->store) < 0) {
+		/* Logged by maildir/; the user may try again later. */
+		r = IMAP_AUTH_TEMPFAIL;
+	}
 	if (r == IMAP_AUTH_OK && maildir != NULL) {
 		s->maildir = maildir;
 		s->user = canon != NULL ? canon : xstrdup(user);
@@ -185,6 +196,7 @@ handle_event(struct imap_session *s, enum imap_frame_event ev)
 
 	switch (ev) {
 	case IMAP_FRAME_NEED_MORE:
+	case IMAP_FRAME_DROPPED: /* already answered */
 		break;
 	case IMAP_FRAME_CONTINUE:
 		/* continue-req    = "+" SP (resp-text / base64) CRLF */
@@ -245,8 +257,11 @@ imap_session_input(struct imap_session *s, const void *data, size_t len)
 		st = handle_event(s, ev);
 		/* Wipe the command's bytes now (a password may be among
 		 * them) unless the handler asked for a SASL line. */
-		if (s->frame.complete)
+		if (s->frame.complete) {
 			imap_frame_reset(&s->frame);
+			/* An APPEND refused after its literal began. */
+			imap_append_reset(s);
+		}
 		arena_reset(s->arena);
 		/* max_bad_commands 0 means no limit. */
 		if (st == IMAP_STATUS_CONTINUE &&

@@ -233,6 +233,9 @@ bool transport_pending(const struct transport *t);
  * the reason in err. */
 int transport_start_tls(struct transport *t, struct tls_ctx *ctx,
 			unsigned timeout_secs, char *err, size_t errlen);
+/* Bound each TLS write wait (see tls_conn_set_write_timeout); plain
+ * connections use SO_SNDTIMEO instead. */
+void transport_set_write_timeout(struct transport *t, unsigned secs);
 /* Why the last transport_read() or transport_write() failed: the TLS
  * error, or strerror(saved_errno) when plain. */
 const char *transport_error(const struct transport *t, int saved_errno);

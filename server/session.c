@@ -159,6 +159,7 @@ start_tls(struct session *s)
 		s->end_reason = "TLS handshake failed";
 		return false;
 	}
+	transport_set_write_timeout(&s->t, s->p->cfg->idle_timeout);
 	log_info("TLS started: %s", transport_tls_describe(&s->t));
 	return true;
 }

@@ -53,6 +53,8 @@ struct tls_conn {
 	bool in_handshake;
 	int64_t deadline_ms;
 	bool timed_out;
+	/* tls_conn_write waits at most this long for POLLOUT (0: forever). */
+	unsigned write_timeout_secs;
 	/* The peer closed its side (read returned 0). */
 	bool eof;
 	/* tls_conn_read returned 0 (end of stream) and will again. */
@@ -721,14 +723,32 @@ wait_writable(const struct tls_conn *c)
 {
 	struct pollfd pfd;
 
+	int ms = c->write_timeout_secs > 0 &&
+				 c->write_timeout_secs < INT_MAX / 1000
+			 ? (int)c->write_timeout_secs * 1000
+			 : -1;
+	int r;
+
 	pfd.fd = c->fd_out;
 	pfd.events = POLLOUT;
 	pfd.revents = 0;
-	while (poll(&pfd, 1, -1) < 0) {
+	/* A client that stops reading must not hold the process forever: the
+	 * session's idle timeout bounds every wait (EINTR restarts it). */
+	while ((r = poll(&pfd, 1, ms)) < 0) {
 		if (errno != EINTR)
 			return -1;
 	}
+	if (r == 0) {
+		errno = ETIMEDOUT;
+		return -1;
+	}
 	return 0;
+}
+
+void
+tls_conn_set_write_timeout(struct tls_conn *c, unsigned secs)
+{
+	c->write_timeout_secs = secs;
 }
 
 int

@@ -43,6 +43,10 @@ ssize_t tls_conn_read(struct tls_conn *c, void *p, size_t n);
 /* True when decrypted bytes are buffered inside GnuTLS, so the caller
  * must read again before polling the fd. */
 bool tls_conn_pending(const struct tls_conn *c);
+/* Bound how long tls_conn_write() waits for the client to read: after
+ * secs seconds without progress it fails with errno ETIMEDOUT (0, the
+ * default: wait without limit). */
+void tls_conn_set_write_timeout(struct tls_conn *c, unsigned secs);
 /* Write all n bytes. Returns 0 or -1. */
 int tls_conn_write(struct tls_conn *c, const void *p, size_t n);
 /* Send close_notify (best effort) and free; accepts NULL, sets *cp to

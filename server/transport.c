@@ -66,6 +66,13 @@ transport_start_tls(struct transport *t, struct tls_ctx *ctx,
 				  &t->tls, err, errlen);
 }
 
+void
+transport_set_write_timeout(struct transport *t, unsigned secs)
+{
+	if (t->tls != NULL)
+		tls_conn_set_write_timeout(t->tls, secs);
+}
+
 const char *
 transport_error(const struct transport *t, int saved_errno)
 {

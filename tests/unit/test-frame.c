@@ -216,6 +216,140 @@ command_bytes_have_crlf_and_literals(void **state)
 	imap_frame_deinit(&f);
 }
 
+/* ---- Streamed literals (APPEND) ---- */
+
+struct streamer {
+	struct buf streamed; /* bytes handed to the data hook */
+	struct buf trace;    /* events, and each command's bytes */
+};
+
+/* A 7-byte literal is streamed, a 9-byte one refused, others kept. */
+static enum imap_frame_lit_action
+stream_start(void *ctx, const char *cmd, size_t marker, uint64_t size,
+	     bool nonsync)
+{
+	struct streamer *st = ctx;
+
+	(void)nonsync;
+	assert_true(marker > 0 && cmd[marker] == '{');
+	if (size == 7)
+		return IMAP_FRAME_LIT_STREAM;
+	if (size == 9) {
+		assert_int_equal(buf_puts(&st->trace, "[refused]"), 0);
+		return IMAP_FRAME_LIT_REFUSE;
+	}
+	return IMAP_FRAME_LIT_KEEP;
+}
+
+static void
+stream_data(void *ctx, const char *data, size_t len)
+{
+	struct streamer *st = ctx;
+
+	assert_true(len > 0);
+	assert_int_equal(buf_append(&st->streamed, data, len), 0);
+}
+
+static uint64_t
+stream_policy(void *ctx, const char *name, size_t len)
+{
+	(void)ctx;
+	(void)name;
+	(void)len;
+	return 100;
+}
+
+struct stream_case {
+	const char *name;
+	const char *input;
+	const char *trace;    /* C continue, D dropped, <command> */
+	const char *streamed; /* bytes the data hook got */
+};
+
+static const struct stream_case stream_cases[] = {
+	{"sync_streamed_leaves_empty_literal", "a BIG {7}\r\nabcdefg\r\n",
+	 "C<a BIG {0}\r\n\r\n>", "abcdefg"},
+	{"nonsync_streamed_rest_of_line_kept", "a BIG x {7+}\r\nabcdefg y\r\n",
+	 "<a BIG x {0}\r\n y\r\n>", "abcdefg"},
+	{"kept_literal_in_buffer", "a BIG {3}\r\nabc\r\n",
+	 "C<a BIG {3}\r\nabc\r\n>", ""},
+	{"kept_then_streamed", "a BIG {3}\r\nabc {7}\r\nabcdefg\r\n",
+	 "CC<a BIG {3}\r\nabc {0}\r\n\r\n>", "abcdefg"},
+	{"sync_refused_ends_command", "a BIG {9}\r\nb NOOP\r\n",
+	 "[refused]D<b NOOP\r\n>", ""},
+	{"nonsync_refused_skips_literal_and_line",
+	 "a BIG {9+}\r\n123456789 rest {2+}\r\nxy\r\nb NOOP\r\n",
+	 "[refused]D<b NOOP\r\n>", ""},
+	{"literal_bytes_never_read_as_command", "a BIG {7+}\r\nb NOOP\n\r\n",
+	 "<a BIG {0}\r\n\r\n>", "b NOOP\n"},
+};
+
+/* Each case fed in chunks of every size from 1 to its length: the trace
+ * and the streamed bytes never depend on the cut, and the command
+ * buffer never holds a streamed byte. */
+static void
+stream_hooks(void **state)
+{
+	struct imap_limits lim;
+	size_t i, chunk;
+
+	(void)state;
+	imap_limits_default(&lim);
+	for (i = 0; i < sizeof(stream_cases) / sizeof(*stream_cases); i++) {
+		const struct stream_case *c = &stream_cases[i];
+		size_t len = strlen(c->input);
+
+		for (chunk = 1; chunk <= len; chunk++) {
+			struct streamer st;
+			struct imap_frame f;
+			size_t pos = 0;
+
+			buf_init(&st.streamed, 0);
+			buf_init(&st.trace, 0);
+			imap_frame_init(&f, &lim, stream_policy, &st);
+			imap_frame_set_stream(&f, stream_start, stream_data);
+			while (pos < len) {
+				size_t n =
+					chunk < len - pos ? chunk : len - pos;
+				size_t used = 0;
+
+				while (used < n) {
+					enum imap_frame_event ev;
+					const char *cmd;
+					size_t clen;
+
+					used += imap_frame_feed(
+						&f, c->input + pos + used,
+						n - used, &ev);
+					if (ev == IMAP_FRAME_CONTINUE)
+						(void)buf_putc(&st.trace, 'C');
+					else if (ev == IMAP_FRAME_DROPPED)
+						(void)buf_putc(&st.trace, 'D');
+					else if (ev == IMAP_FRAME_COMMAND) {
+						cmd = imap_frame_command(&f,
+									 &clen);
+						(void)buf_putc(&st.trace, '<');
+						(void)buf_append(&st.trace, cmd,
+								 clen);
+						(void)buf_putc(&st.trace, '>');
+					} else if (ev != IMAP_FRAME_NEED_MORE)
+						fail_msg("%s: event %d",
+							 c->name, (int)ev);
+				}
+				pos += n;
+			}
+			if (strcmp(buf_cstr(&st.trace), c->trace) != 0 ||
+			    strcmp(buf_cstr(&st.streamed), c->streamed) != 0)
+				fail_msg("%s (chunk %zu): trace %s streamed %s",
+					 c->name, chunk, buf_cstr(&st.trace),
+					 buf_cstr(&st.streamed));
+			imap_frame_deinit(&f);
+			buf_free(&st.streamed);
+			buf_free(&st.trace);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -225,6 +359,7 @@ main(void)
 		cmocka_unit_test(frame_tag_of_dropped_command),
 		cmocka_unit_test(raw_line_for_sasl),
 		cmocka_unit_test(command_bytes_have_crlf_and_literals),
+		cmocka_unit_test(stream_hooks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -161,8 +161,9 @@ check_world(struct world *w, enum op op, const char *what)
 				 cs, cd);
 		}
 	}
-	if (count_id(src, ns, "<a0") > 1)
-		fail_msg("%s: appended message twice", what);
+	for (i = 0; i < ns; i++)
+		if (src[i][1] == 'a' && count_id(src, ns, src[i]) > 1)
+			fail_msg("%s: appended message %s twice", what, src[i]);
 	/* Every file in cur/ has a UID after the sync. */
 	if (tl_count(w->root, "cur") != ns ||
 	    tl_count(w->root, ".Dst/cur") != nd)
@@ -374,6 +375,82 @@ sigkill_during_moves_loses_nothing(void **state)
 	}
 }
 
+/* One round of append, flag changes and expunge of the appended message,
+ * as a child runs it until killed. */
+static void
+mixed_round(const char *root, int round)
+{
+	struct md_uids ex = {0};
+	struct md_store *s;
+	struct md_box *b;
+	const struct md_msg *m;
+	uint32_t n, i, uid, u[MAXMSG];
+	char body[64];
+
+	if (md_store_open(root, false, &s) < 0)
+		_exit(1);
+	(void)snprintf(body, sizeof(body), "Message-ID: <a%d>\n\n", round);
+	uid = tl_append(s, "INBOX", body, 0);
+	if (uid == 0 || md_box_open(s, "INBOX", false, &b) < 0)
+		_exit(1);
+	m = md_box_messages(b, &n);
+	for (i = 0; i < n; i++)
+		u[i] = m[i].uid;
+	if (md_box_set_flags(b, u, n,
+			     round % 2 ? MD_FLAGS_ADD : MD_FLAGS_REMOVE,
+			     MD_FLAG_SEEN | MD_FLAG_FLAGGED, 0) < 0 ||
+	    (round % 3 != 0 && md_box_expunge(b, &uid, 1, &ex) < 0))
+		_exit(1);
+	md_uids_free(&ex);
+	md_box_free(&b);
+	md_store_free(&s);
+}
+
+/* Appends, flag changes and expunges, killed at random moments. */
+static void
+sigkill_during_append_flags_expunge_loses_nothing(void **state)
+{
+	unsigned seed = 777;
+	int round;
+
+	(void)state;
+	for (round = 0; round < 12; round++) {
+		char src[MAXMSG][64];
+		struct md_store *s;
+		struct timespec ts;
+		struct world w;
+		int status, ns, i;
+		pid_t pid;
+
+		world_make(&w);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			for (i = 0;; i++)
+				mixed_round(w.root, i);
+		}
+		seed = seed * 1103515245 + 12345;
+		ts.tv_sec = 0;
+		/* A random moment, not a synchronisation: 1-40 ms. */
+		ts.tv_nsec = (long)(1 + (seed >> 8) % 40) * 1000000L;
+		(void)nanosleep(&ts, NULL);
+		assert_int_equal(kill(pid, SIGKILL), 0);
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL))
+			fail_msg("round %d: child exited by itself (%d)", round,
+				 status);
+		check_world(&w, OP_FLAGS, "sigkill mixed");
+		assert_int_equal(md_store_open(w.root, false, &s), 0);
+		ns = tl_ids(s, "INBOX", src, MAXMSG, NULL);
+		assert_true(ns >= NBASE);
+		for (i = 0; i < ns; i++)
+			if (count_id(src, ns, src[i]) != 1)
+				fail_msg("round %d: %s twice", round, src[i]);
+		md_store_free(&s);
+		tl_rmrf(&w.root);
+	}
+}
+
 int
 main(void)
 {
@@ -388,6 +465,8 @@ main(void)
 			exdev_move_crash_at_every_point_keeps_each_message_once),
 		cmocka_unit_test(copy_crash_at_every_point_keeps_the_source),
 		cmocka_unit_test(sigkill_during_moves_loses_nothing),
+		cmocka_unit_test(
+			sigkill_during_append_flags_expunge_loses_nothing),
 	};
 
 #ifndef IMAPMOVED_FAULTS

@@ -180,6 +180,30 @@ sync_reports_new_vanished_and_changed(void **state)
 }
 
 static void
+status_counts_without_claiming_recent(void **state)
+{
+	struct fx *fx = *state;
+	struct md_status st;
+	struct md_box *b;
+
+	(void)tl_append(fx->s, "INBOX", "1\n", MD_FLAG_SEEN);
+	(void)tl_append(fx->s, "INBOX", "2\n", 0);
+	tl_deliver(fx->root, "", "9.M1P1.h", "3\n");
+	assert_int_equal(md_box_status(fx->s, "INBOX", &st), 0);
+	assert_int_equal(st.messages, 3);
+	assert_int_equal(st.unseen, 2);
+	assert_int_equal(st.recent, 3);
+	assert_int_equal(st.uidnext, 4);
+	assert_int_not_equal(st.uidvalidity, 0);
+	assert_int_equal(md_box_open(fx->s, "INBOX", false, &b), 0);
+	md_box_free(&b);
+	assert_int_equal(md_box_status(fx->s, "INBOX", &st), 0);
+	assert_int_equal(st.recent, 0);
+	assert_int_equal(md_box_status(fx->s, "Nope", &st), -1);
+	assert_int_equal(md_last_error(fx->s, NULL), MD_ERR_NOTFOUND);
+}
+
+static void
 sync_with_unchanged_dirs_reads_no_directory_nor_rewrites(void **state)
 {
 	struct fx *fx = *state;
@@ -298,6 +322,16 @@ append_errors_leave_nothing_behind(void **state)
 	assert_int_equal(md_append_begin(fx->s, "../x", &app), -1);
 	assert_int_equal(md_last_error(fx->s, NULL), MD_ERR_BADNAME);
 	md_store_set_max_message(fx->s, 10);
+	{
+		const char *bad[] = {"two words"};
+		uint32_t uv, uid;
+
+		assert_int_equal(md_append_begin(fx->s, "INBOX", &app), 0);
+		assert_int_equal(
+			md_append_commit(&app, 0, bad, 1, 0, &uv, &uid), -1);
+		assert_int_equal(md_last_error(fx->s, NULL), MD_ERR_BADNAME);
+		assert_int_equal(tl_count(fx->root, "tmp"), 0);
+	}
 	assert_int_equal(md_append_begin(fx->s, "INBOX", &app), 0);
 	assert_int_equal(md_append_write(app, "12345", 5), 0);
 	assert_int_equal(md_append_write(app, "123456", 6), -1);
@@ -738,16 +772,19 @@ subscriptions_round_trip(void **state)
 
 	assert_int_equal(md_store_subscribe(fx->s, "A.B", true), 0);
 	assert_int_equal(md_store_subscribe(fx->s, "inbox", true), 0);
+	assert_int_equal(md_store_subscribe(fx->s, "Inbox.Sub", true), 0);
 	assert_int_equal(md_store_subscribe(fx->s, "A.B", true), 0);
 	assert_int_equal(md_store_subscribe(fx->s, "Gone", false), 0);
 	assert_int_equal(md_store_subscribe(fx->s, "a/b", true), -1);
 	assert_int_equal(md_last_error(fx->s, NULL), MD_ERR_BADNAME);
 	assert_int_equal(md_store_subscriptions(fx->s, &v, &n), 0);
-	assert_int_equal(n, 2);
+	assert_int_equal(n, 3);
 	assert_string_equal(v[0], "A.B");
 	assert_string_equal(v[1], "INBOX");
+	assert_string_equal(v[2], "INBOX.Sub");
 	md_names_free(&v, n);
 	assert_int_equal(md_store_subscribe(fx->s, "A.B", false), 0);
+	assert_int_equal(md_store_subscribe(fx->s, "inbox.Sub", false), 0);
 	assert_int_equal(md_store_subscriptions(fx->s, &v, &n), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(v[0], "INBOX");
@@ -840,6 +877,7 @@ main(void)
 		T(open_creates_empty_inbox),
 		T(delivered_mail_gets_uids_in_order_and_is_claimed_recent_once),
 		T(sync_reports_new_vanished_and_changed),
+		T(status_counts_without_claiming_recent),
 		T(sync_with_unchanged_dirs_reads_no_directory_nor_rewrites),
 		T(recently_modified_dir_is_rescanned),
 		T(file_without_size_uses_stat_and_flags_parse),

@@ -159,6 +159,36 @@ corrupt_list_on_disk_resets_uidvalidity_and_reassigns(void **state)
 }
 
 static void
+unreadable_list_fails_instead_of_resetting(void **state)
+{
+	char *root = tl_tmpdir(), path[4096], saved[4096];
+	struct md_store *s;
+	struct md_box *b;
+	uint32_t uv;
+
+	(void)state;
+	assert_int_equal(md_store_open(root, true, &s), 0);
+	tl_deliver(root, "", "1.M1P1.h", "a\n");
+	assert_int_equal(md_box_open(s, "INBOX", false, &b), 0);
+	uv = md_box_uidvalidity(b);
+	md_box_free(&b);
+	/* A directory in its place: open works, read fails (EISDIR). */
+	(void)snprintf(path, sizeof(path), "%s/imapmoved-uidlist", root);
+	(void)snprintf(saved, sizeof(saved), "%s/saved", root);
+	assert_int_equal(rename(path, saved), 0);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(md_box_open(s, "INBOX", false, &b), -1);
+	assert_int_equal(md_last_error(s, NULL), MD_ERR_INTERNAL);
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(rename(saved, path), 0);
+	assert_int_equal(md_box_open(s, "INBOX", false, &b), 0);
+	assert_int_equal(md_box_uidvalidity(b), uv);
+	md_box_free(&b);
+	md_store_free(&s);
+	tl_rmrf(&root);
+}
+
+static void
 uidvalidity_new_avoids_old_value(void **state)
 {
 	uint32_t now = md_uidvalidity_new(0);
@@ -217,6 +247,7 @@ main(void)
 		cmocka_unit_test(garbage_lists_never_crash),
 		cmocka_unit_test(
 			corrupt_list_on_disk_resets_uidvalidity_and_reassigns),
+		cmocka_unit_test(unreadable_list_fails_instead_of_resetting),
 		cmocka_unit_test(uidvalidity_new_avoids_old_value),
 		cmocka_unit_test(keywords_file_round_trips_dovecot_format),
 	};

@@ -161,18 +161,18 @@ static void
 error_kinds_map_to_rfc5530_codes(void **state)
 {
 	(void)state;
-	assert_string_equal(imap_resp_code_for(IMAP_ERR_NOTFOUND),
-			    "NONEXISTENT");
-	assert_string_equal(imap_resp_code_for(IMAP_ERR_EXISTS),
-			    "ALREADYEXISTS");
-	assert_string_equal(imap_resp_code_for(IMAP_ERR_PERM), "NOPERM");
-	assert_string_equal(imap_resp_code_for(IMAP_ERR_LOCKED), "INUSE");
-	assert_string_equal(imap_resp_code_for(IMAP_ERR_NOSPACE), "OVERQUOTA");
-	assert_string_equal(imap_resp_code_for(IMAP_ERR_LIMIT), "LIMIT");
-	assert_string_equal(imap_resp_code_for(IMAP_ERR_EXPUNGED),
+	assert_string_equal(imap_resp_code_for(MD_ERR_NOTFOUND), "NONEXISTENT");
+	assert_string_equal(imap_resp_code_for(MD_ERR_EXISTS), "ALREADYEXISTS");
+	assert_string_equal(imap_resp_code_for(MD_ERR_PERM), "NOPERM");
+	assert_string_equal(imap_resp_code_for(MD_ERR_LOCKED), "INUSE");
+	assert_string_equal(imap_resp_code_for(MD_ERR_NOSPACE), "OVERQUOTA");
+	assert_string_equal(imap_resp_code_for(MD_ERR_LIMIT), "LIMIT");
+	assert_string_equal(imap_resp_code_for(MD_ERR_EXPUNGED),
 			    "EXPUNGEISSUED");
-	assert_string_equal(imap_resp_code_for(IMAP_ERR_TOOBIG), "TOOBIG");
-	assert_string_equal(imap_resp_code_for(IMAP_ERR_INTERNAL), "SERVERBUG");
+	assert_string_equal(imap_resp_code_for(MD_ERR_TOOBIG), "TOOBIG");
+	assert_string_equal(imap_resp_code_for(MD_ERR_INTERNAL), "SERVERBUG");
+	assert_string_equal(imap_resp_code_for(MD_ERR_BADNAME), "CANNOT");
+	assert_string_equal(imap_resp_code_for(MD_ERR_NOTALLOWED), "CANNOT");
 }
 
 int

@@ -15,6 +15,11 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "protocol/imap-private.h"
+#include "tests/unit/md-testlib.h"
+
+/* The Maildir the fake authenticate hook hands out (the store is opened
+ * at login). */
+static char *maildir_root;
 
 struct fake {
 	struct buf out;
@@ -53,7 +58,7 @@ fake_auth(void *ctx, const char *authzid, const char *user, const char *pass,
 		return IMAP_AUTH_FAIL;
 	if (strcmp(user, "alice") != 0 || strcmp(pass, "secret") != 0)
 		return IMAP_AUTH_FAIL;
-	*maildir_r = xstrdup("/mail/alice");
+	*maildir_r = xstrdup(maildir_root);
 	*user_r = xstrdup("alice");
 	return IMAP_AUTH_OK;
 }
@@ -90,7 +95,7 @@ make_cfg(enum cfg_kind kind, struct imap_config *cfg)
 #define CAPS_PRE "IMAP4rev1 LITERAL+ SASL-IR ID"
 #define CAPS_INSECURE CAPS_PRE " LOGINDISABLED"
 #define CAPS_SECURE CAPS_PRE " AUTH=PLAIN AUTH=LOGIN"
-#define CAPS_POST "IMAP4rev1 LITERAL+ ID"
+#define CAPS_POST "IMAP4rev1 LITERAL+ ID UNSELECT CHILDREN"
 #define LOGGED_IN "OK [CAPABILITY " CAPS_POST "] Logged in\r\n"
 #define AUTH_FAILED "NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"
 #define PRIVACY                                                                \
@@ -232,8 +237,8 @@ static const struct session_case cases[] = {
 	 0, "a BAD Unbalanced parentheses\r\n", IMAP_STATUS_CONTINUE},
 	{"unknown_command_is_bad", CFG_SECURE, "a FROB\r\n", 0,
 	 "a BAD Unknown command\r\n", IMAP_STATUS_CONTINUE},
-	{"not_yet_implemented_select_is_unknown", CFG_SECURE,
-	 "a LOGIN alice secret\r\nb SELECT INBOX\r\n", 0,
+	{"unknown_command_after_login_is_bad", CFG_SECURE,
+	 "a LOGIN alice secret\r\nb XYZZY INBOX\r\n", 0,
 	 "a " LOGGED_IN "b BAD Unknown command\r\n", IMAP_STATUS_CONTINUE},
 	{"uid_prefix_unknown_command_is_bad", CFG_SECURE,
 	 "a UID FETCH 1:* FLAGS\r\n", 0, "a BAD Unknown UID command\r\n",
@@ -494,7 +499,7 @@ login_stores_user_and_maildir(void **state)
 	input(s, "a LOGIN alice secret\r\n");
 	assert_true(imap_session_is_authenticated(s));
 	assert_string_equal(imap_session_user(s), "alice");
-	assert_string_equal(imap_session_maildir(s), "/mail/alice");
+	assert_string_equal(imap_session_maildir(s), maildir_root);
 	assert_int_equal(imap_session_timeout(s), 1800);
 	assert_string_equal(f.authzid, "(null)");
 	imap_session_free(&s);
@@ -661,6 +666,11 @@ main(void)
 		cmocka_unit_test(write_failure_closes),
 	};
 
+	int ret;
+
 	log_set_level(LOG_LEVEL_ERROR); /* keep the test output readable */
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	maildir_root = tl_tmpdir();
+	ret = cmocka_run_group_tests(tests, NULL, NULL);
+	tl_rmrf(&maildir_root);
+	return ret;
 }

@@ -886,6 +886,65 @@ large_write_arrives_whole(void **state)
 	assert_int_equal(close(fd), 0);
 }
 
+/* A client that completes the handshake and then never reads cannot hold
+ * the server forever: with a write timeout the write fails with ETIMEDOUT
+ * once the socket buffers are full. */
+static void
+write_to_stalled_client_times_out(void **state)
+{
+	static char big[1 << 20];
+	struct tls_conn *c = NULL;
+	char err[256];
+	int fd, sv[2], hold[2];
+	pid_t pid;
+	int ret;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+			 0);
+	assert_int_equal(pipe2(hold, O_CLOEXEC), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		gnutls_certificate_credentials_t cred;
+		gnutls_session_t s;
+		char x;
+
+		(void)close(sv[0]);
+		(void)close(hold[1]);
+		if (gnutls_certificate_allocate_credentials(&cred) < 0 ||
+		    gnutls_init(&s, GNUTLS_CLIENT) < 0 ||
+		    gnutls_set_default_priority(s) < 0 ||
+		    gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred) < 0)
+			_exit(CLIENT_SETUP_FAILED);
+		gnutls_transport_set_int(s, sv[1]);
+		if (gnutls_handshake(s) < 0)
+			_exit(CLIENT_HANDSHAKE_FAILED);
+		/* Stall: wait until the parent closes the pipe. */
+		while (read(hold[0], &x, 1) < 0 && errno == EINTR)
+			;
+		_exit(CLIENT_OK);
+	}
+	assert_int_equal(close(sv[1]), 0);
+	assert_int_equal(close(hold[0]), 0);
+	fd = sv[0];
+	assert_int_equal(
+		tls_conn_handshake(ctx, fd, fd, HS_LIMIT, &c, err, sizeof(err)),
+		0);
+	assert_int_equal(io_set_nonblock(fd, 1), 0);
+	tls_conn_set_write_timeout(c, 1);
+	ret = 0;
+	for (i = 0; i < 64 && ret == 0; i++)
+		ret = tls_conn_write(c, big, sizeof(big));
+	assert_int_equal(ret, -1);
+	assert_int_equal(errno, ETIMEDOUT);
+	assert_int_equal(close(hold[1]), 0);
+	assert_int_equal(wait_client(pid), CLIENT_OK);
+	tls_conn_close(&c);
+	assert_int_equal(close(fd), 0);
+}
+
 /* A record that is not what it claims to be after the handshake: the read
  * fails with a reason, the close after it does not crash. */
 static void
@@ -1253,6 +1312,7 @@ main(void)
 		cmocka_unit_test(handshake_echo_table),
 		cmocka_unit_test(partial_read_leaves_rest_pending),
 		cmocka_unit_test(large_write_arrives_whole),
+		cmocka_unit_test(write_to_stalled_client_times_out),
 		cmocka_unit_test(corrupt_record_read_fails_with_reason),
 		cmocka_unit_test(renegotiation_refused),
 		cmocka_unit_test(write_to_vanished_client_fails_cleanly),

@@ -1,0 +1,492 @@
+/* The MIME structure parser: RFC 5322 header fields (folded lines) and the
+ * RFC 2045/2046 part tree (nested multiparts, message/rfc822, defaults),
+ * tolerant of bare LF, NUL and 8-bit bytes, broken or missing boundaries.
+ * Sizes are counted on the CRLF wire form. Never touches the filesystem.
+ */
+#include "protocol/mime-private.h"
+
+#include <string.h>
+
+struct parse_ctx {
+	struct mime_message *msg;
+	struct arena *a;
+};
+
+static bool
+is_wsp(unsigned char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* Offset of the LF ending the line at pos, or end when it has none. */
+static size_t
+line_end(const unsigned char *d, size_t pos, size_t end)
+{
+	const unsigned char *lf = memchr(d + pos, '\n', end - pos);
+
+	return lf == NULL ? end : (size_t)(lf - d);
+}
+
+/* Offset of the next line after the line at pos. */
+static size_t
+next_line(const unsigned char *d, size_t pos, size_t end)
+{
+	size_t e = line_end(d, pos, end);
+
+	return e < end ? e + 1 : end;
+}
+
+static bool
+is_blank_line(const unsigned char *d, size_t pos, size_t end)
+{
+	if (pos < end && d[pos] == '\r')
+		pos++;
+	return pos < end && d[pos] == '\n';
+}
+
+uint64_t
+mime_wire_size(const unsigned char *data, size_t start, size_t end)
+{
+	uint64_t n = end - start;
+	size_t i;
+
+	for (i = start; i < end; i++) {
+		const unsigned char *lf = memchr(data + i, '\n', end - i);
+
+		if (lf == NULL)
+			break;
+		i = (size_t)(lf - data);
+		if (i == 0 || data[i - 1] != '\r')
+			n++;
+	}
+	return n;
+}
+
+static uint64_t
+count_lines(const unsigned char *d, size_t start, size_t end)
+{
+	uint64_t n = 0;
+	size_t i = start;
+	const unsigned char *lf;
+
+	while (i < end && (lf = memchr(d + i, '\n', end - i)) != NULL) {
+		n++;
+		i = (size_t)(lf - d) + 1;
+	}
+	return n;
+}
+
+void
+mime_header_iter_init(struct mime_header_iter *it, const unsigned char *data,
+		      size_t start, size_t end)
+{
+	it->data = data;
+	it->pos = start;
+	it->end = end;
+}
+
+bool
+mime_header_next(struct mime_header_iter *it, struct mime_field *f_r)
+{
+	const unsigned char *d = it->data;
+
+	while (it->pos < it->end && !is_blank_line(d, it->pos, it->end)) {
+		size_t ls = it->pos, le = line_end(d, ls, it->end);
+		const unsigned char *colon;
+		size_t n;
+
+		it->pos = le < it->end ? le + 1 : it->end;
+		/* A continuation line with no field before it, or a line
+		 * without a colon, is not a field: skip it. */
+		colon = is_wsp(d[ls]) ? NULL : memchr(d + ls, ':', le - ls);
+		if (colon == NULL)
+			continue;
+		n = (size_t)(colon - (d + ls));
+		while (n > 0 && is_wsp(d[ls + n - 1]))
+			n--;
+		/* The field goes on over the folded lines below it. */
+		while (it->pos < it->end && is_wsp(d[it->pos]))
+			it->pos = next_line(d, it->pos, it->end);
+		if (n == 0)
+			continue;
+		f_r->name = d + ls;
+		f_r->name_len = n;
+		f_r->start = ls;
+		f_r->value_start = (size_t)(colon - d) + 1;
+		f_r->end = it->pos;
+		return true;
+	}
+	return false;
+}
+
+/* The unfolded value of f without leading white space, and without
+ * trailing white space when trim_end is set. */
+static char *
+field_value(struct arena *a, const unsigned char *data,
+	    const struct mime_field *f, bool trim_end)
+{
+	size_t s = f->value_start, e = f->end, n = 0, i;
+	char *v;
+
+	while (s < e && (is_wsp(data[s]) || data[s] == '\r' || data[s] == '\n'))
+		s++;
+	while (e > s && ((trim_end && is_wsp(data[e - 1])) ||
+			 data[e - 1] == '\r' || data[e - 1] == '\n'))
+		e--;
+	/* Size is safe: at most e - s bytes are copied, plus the NUL. */
+	v = arena_alloc(a, e - s + 1);
+	for (i = s; i < e; i++)
+		if (data[i] != '\r' && data[i] != '\n')
+			v[n++] = (char)data[i];
+	v[n] = '\0';
+	return v;
+}
+
+char *
+mime_field_value(struct arena *a, const unsigned char *data,
+		 const struct mime_field *f)
+{
+	return field_value(a, data, f, true);
+}
+
+static bool
+name_is(const struct mime_field *f, const char *name)
+{
+	return strlen(name) == f->name_len &&
+	       strncasecmp((const char *)f->name, name, f->name_len) == 0;
+}
+
+char *
+mime_part_header(struct arena *a, const struct mime_message *msg,
+		 const struct mime_part *p, const char *name)
+{
+	struct mime_header_iter it;
+	struct mime_field f;
+
+	mime_header_iter_init(&it, msg->data, p->hdr_start, p->hdr_end);
+	while (mime_header_next(&it, &f))
+		if (name_is(&f, name))
+			return mime_field_value(a, msg->data, &f);
+	return NULL;
+}
+
+/* A MIME token (RFC 2045 section 5.1) copied into the arena, or NULL. */
+static const char *
+take_token(struct arena *a, const char **sp)
+{
+	const char *s = *sp, *t;
+
+	while (is_wsp((unsigned char)*s))
+		s++;
+	t = s;
+	while (*s != '\0' && (unsigned char)*s > ' ' &&
+	       (unsigned char)*s < 0x7f &&
+	       strchr("()<>@,;:\\\"/[]?=", *s) == NULL)
+		s++;
+	if (s == t)
+		return NULL;
+	*sp = s;
+	return arena_strndup(a, t, (size_t)(s - t));
+}
+
+/* Skip RFC 822 comments and whitespace. */
+static const char *
+skip_cfws(const char *s)
+{
+	int depth = 0;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '(')
+			depth++;
+		else if (*s == ')' && depth > 0)
+			depth--;
+		else if (*s == '\\' && depth > 0 && s[1] != '\0')
+			s++;
+		else if (depth == 0 && !is_wsp((unsigned char)*s))
+			break;
+	}
+	return s;
+}
+
+/* content := "Content-Type" ":" type "/" subtype *(";" parameter)
+ * (RFC 2045 section 5.1). Leaves the defaults when the value is invalid. */
+static void
+parse_content_type(struct parse_ctx *c, struct mime_part *p, const char *v)
+{
+	const char *s = skip_cfws(v), *type, *sub;
+
+	if ((type = take_token(c->a, &s)) == NULL)
+		return;
+	s = skip_cfws(s);
+	if (*s != '/')
+		return;
+	s = skip_cfws(s + 1);
+	if ((sub = take_token(c->a, &s)) == NULL)
+		return;
+	p->type = type;
+	p->subtype = sub;
+	p->params = mime_params_parse(c->a, s);
+}
+
+static void
+parse_disposition(struct parse_ctx *c, struct mime_part *p, const char *v)
+{
+	const char *s = skip_cfws(v), *type;
+
+	if ((type = take_token(c->a, &s)) == NULL)
+		return;
+	p->disposition = type;
+	p->disp_params = mime_params_parse(c->a, s);
+}
+
+static void
+parse_mime_fields(struct parse_ctx *c, struct mime_part *p)
+{
+	struct mime_header_iter it;
+	struct mime_field f;
+	const unsigned char *d = c->msg->data;
+
+	bool seen_type = false;
+
+	mime_header_iter_init(&it, d, p->hdr_start, p->hdr_end);
+	while (mime_header_next(&it, &f)) {
+		const char *tok;
+
+		if (f.name_len < 8 ||
+		    strncasecmp((const char *)f.name, "content-", 8) != 0)
+			continue;
+		/* The first occurrence of each field wins, even an invalid
+		 * one (which leaves the defaults, RFC 2045 section 5.2). */
+		if (name_is(&f, "content-type") && !seen_type) {
+			seen_type = true;
+			parse_content_type(c, p, mime_field_value(c->a, d, &f));
+		} else if (name_is(&f, "content-transfer-encoding") &&
+			   p->encoding == NULL) {
+			tok = mime_field_value(c->a, d, &f);
+			p->encoding = take_token(c->a, &tok);
+		} else if (name_is(&f, "content-id") && p->id == NULL)
+			p->id = mime_field_value(c->a, d, &f);
+		else if (name_is(&f, "content-description") &&
+			 p->description == NULL)
+			/* Free text: trailing blanks are kept, as Dovecot
+			 * does. */
+			p->description = field_value(c->a, d, &f, false);
+		else if (name_is(&f, "content-md5") && p->md5 == NULL)
+			p->md5 = mime_field_value(c->a, d, &f);
+		else if (name_is(&f, "content-language") && p->language == NULL)
+			p->language = mime_field_value(c->a, d, &f);
+		else if (name_is(&f, "content-location") && p->location == NULL)
+			p->location = mime_field_value(c->a, d, &f);
+		else if (name_is(&f, "content-disposition") &&
+			 p->disposition == NULL)
+			parse_disposition(c, p, mime_field_value(c->a, d, &f));
+	}
+}
+
+static const char *
+param_get(const struct mime_param *p, const char *name)
+{
+	for (; p != NULL; p = p->next)
+		if (strcasecmp(p->name, name) == 0)
+			return p->is_extended ? p->utf8 : p->value;
+	return NULL;
+}
+
+static struct mime_part *
+new_part(struct parse_ctx *c, struct mime_part *parent)
+{
+	struct mime_part *p = arena_calloc(c->a, 1, sizeof(*p));
+
+	p->parent = parent;
+	c->msg->nparts++;
+	return p;
+}
+
+static void parse_part(struct parse_ctx *c, struct mime_part *p, size_t start,
+		       size_t end, unsigned depth, bool in_digest);
+
+/* The delimiter of RFC 2046 section 5.1.1: "--" boundary, then either
+ * "--" (close-delimiter) or transport padding to the line end. Returns 0
+ * for no delimiter, 1 for a delimiter, 2 for the close-delimiter. */
+static int
+delimiter_kind(const unsigned char *d, size_t ls, size_t le, const char *b,
+	       size_t blen)
+{
+	size_t i;
+
+	if (le - ls < blen + 2 || d[ls] != '-' || d[ls + 1] != '-' ||
+	    memcmp(d + ls + 2, b, blen) != 0)
+		return 0;
+	i = ls + 2 + blen;
+	if (le - i >= 2 && d[i] == '-' && d[i + 1] == '-')
+		return 2;
+	for (; i < le; i++)
+		if (!is_wsp(d[i]) && d[i] != '\r')
+			return 0;
+	return 1;
+}
+
+static void
+add_child(struct parse_ctx *c, struct mime_part *p, struct mime_part **tail,
+	  size_t start, size_t end, unsigned depth)
+{
+	struct mime_part *ch = new_part(c, p);
+	/* The empty part made up for a multipart without parts (depth
+	 * MIME_MAX_DEPTH) is text/plain even in a digest. */
+	bool digest =
+		strcasecmp(p->subtype, "digest") == 0 && depth < MIME_MAX_DEPTH;
+
+	if (*tail == NULL)
+		p->children = ch;
+	else
+		(*tail)->next = ch;
+	*tail = ch;
+	p->nchildren++;
+	parse_part(c, ch, start, end, depth + 1, digest);
+}
+
+/* The raw offset where a part before the delimiter line at ls ends: the
+ * line end before the delimiter belongs to the delimiter. */
+static size_t
+part_end_before(const unsigned char *d, size_t part_start, size_t ls)
+{
+	size_t e = ls;
+
+	if (e > part_start && d[e - 1] == '\n')
+		e--;
+	if (e > part_start && d[e - 1] == '\r')
+		e--;
+	return e;
+}
+
+/* Split the body of multipart p at its boundary (RFC 2046 section 5.1.1).
+ * Preamble and epilogue are skipped; a missing close-delimiter ends the
+ * last part at the end of the body; no delimiter at all gives one empty
+ * text/plain part, so the answer keeps the 1*body of RFC 3501's ABNF. */
+static void
+split_multipart(struct parse_ctx *c, struct mime_part *p, const char *b,
+		unsigned depth)
+{
+	const unsigned char *d = c->msg->data;
+	size_t blen = strlen(b), pos = p->body_start, end = p->body_end;
+	size_t part_start = 0;
+	bool in_part = false;
+	struct mime_part *tail = NULL;
+
+	while (pos < end) {
+		size_t le = line_end(d, pos, end);
+		int kind =
+			d[pos] == '-' ? delimiter_kind(d, pos, le, b, blen) : 0;
+
+		if (kind != 0 && in_part)
+			add_child(c, p, &tail, part_start,
+				  part_end_before(d, part_start, pos), depth);
+		if (kind == 2 ||
+		    (kind == 1 && c->msg->nparts >= MIME_MAX_PARTS))
+			break;
+		pos = le < end ? le + 1 : end;
+		if (kind == 1) {
+			in_part = true;
+			part_start = pos;
+		}
+	}
+	if (pos >= end && in_part)
+		add_child(c, p, &tail, part_start, end, depth);
+	if (p->nchildren == 0)
+		add_child(c, p, &tail, end, end, MIME_MAX_DEPTH);
+}
+
+/* Make a part that cannot be descended into an opaque leaf. */
+static void
+make_opaque(struct mime_part *p)
+{
+	p->type = "application";
+	p->subtype = "octet-stream";
+	p->is_multipart = false;
+	p->is_rfc822 = false;
+}
+
+static void
+find_header_end(struct parse_ctx *c, struct mime_part *p, size_t start,
+		size_t end)
+{
+	const unsigned char *d = c->msg->data;
+	size_t pos = start;
+
+	p->hdr_start = start;
+	while (pos < end && !is_blank_line(d, pos, end))
+		pos = next_line(d, pos, end);
+	/* The blank line belongs to the header; without one the header runs
+	 * to the end and the body is empty. */
+	if (pos < end)
+		pos = next_line(d, pos, end);
+	p->hdr_end = pos;
+	p->body_start = pos;
+	p->body_end = end;
+}
+
+static void
+parse_part(struct parse_ctx *c, struct mime_part *p, size_t start, size_t end,
+	   unsigned depth, bool in_digest)
+{
+	const unsigned char *d = c->msg->data;
+	const char *boundary;
+
+	find_header_end(c, p, start, end);
+	parse_mime_fields(c, p);
+	p->body_size = mime_wire_size(d, p->body_start, p->body_end);
+	p->body_lines = count_lines(d, p->body_start, p->body_end);
+	if (p->type == NULL) {
+		/* RFC 2046 section 5.1.5: a digest's parts default to
+		 * message/rfc822; everything else to text/plain. */
+		p->type = in_digest ? "message" : "text";
+		p->subtype = in_digest ? "rfc822" : "plain";
+	}
+	p->is_multipart = strcasecmp(p->type, "multipart") == 0;
+	p->is_rfc822 = strcasecmp(p->type, "message") == 0 &&
+		       strcasecmp(p->subtype, "rfc822") == 0;
+	if (!p->is_multipart && !p->is_rfc822)
+		return;
+	if (depth >= MIME_MAX_DEPTH || c->msg->nparts >= MIME_MAX_PARTS) {
+		make_opaque(p);
+		return;
+	}
+	if (p->is_rfc822) {
+		struct mime_part *m = new_part(c, p);
+
+		m->is_message_root = true;
+		p->children = m;
+		p->nchildren = 1;
+		parse_part(c, m, p->body_start, p->body_end, depth + 1, false);
+		return;
+	}
+	boundary = param_get(p->params, "boundary");
+	if (boundary == NULL || *boundary == '\0' || strlen(boundary) > 200) {
+		/* Without a usable boundary nothing can be split: the
+		 * multipart keeps its type and gets one empty part, as
+		 * Dovecot answers too. */
+		struct mime_part *tail = NULL;
+
+		add_child(c, p, &tail, p->body_end, p->body_end,
+			  MIME_MAX_DEPTH);
+		return;
+	}
+	split_multipart(c, p, boundary, depth);
+}
+
+struct mime_message *
+mime_parse(struct arena *a, const unsigned char *data, size_t len)
+{
+	struct parse_ctx c;
+	struct mime_message *msg = arena_calloc(a, 1, sizeof(*msg));
+
+	msg->data = data;
+	msg->len = len;
+	msg->arena = a;
+	c.msg = msg;
+	c.a = a;
+	msg->root = new_part(&c, NULL);
+	msg->root->is_message_root = true;
+	parse_part(&c, msg->root, 0, len, 0, false);
+	return msg;
+}
