@@ -5,6 +5,8 @@ PREFIX     ?= /usr/local
 SBINDIR    ?= $(PREFIX)/sbin
 MANDIR     ?= $(PREFIX)/share/man
 SYSCONFDIR ?= $(PREFIX)/etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+DOCDIR     ?= $(PREFIX)/share/doc/imapmoved
 DESTDIR    ?=
 
 VERSION := 0.1.0
@@ -99,14 +101,37 @@ demo: deps
 	$(MAKE) imapmoved
 	@sh tools/demo.sh
 
+# Units and examples carry @SBINDIR@ and @SYSCONFDIR@; the man pages name
+# the default /usr/local paths. Both get the configured paths here.
+SUBST := sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	-e 's|/usr/local/sbin|$(SBINDIR)|g' -e 's|/usr/local/etc|$(SYSCONFDIR)|g' \
+	-e 's|/usr/local/lib/systemd/system|$(SYSTEMDUNITDIR)|g' \
+	-e 's|/usr/local/share/doc/imapmoved|$(DOCDIR)|g'
+
 install: imapmoved
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
-		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR) \
+		$(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(DOCDIR)/xinetd.d
 	install -m 755 imapmoved $(DESTDIR)$(SBINDIR)/imapmoved
-	install -m 644 man/imapmoved.8 $(DESTDIR)$(MANDIR)/man8/imapmoved.8
-	install -m 644 man/imapmoved.conf.5 $(DESTDIR)$(MANDIR)/man5/imapmoved.conf.5
-	install -m 644 imapmoved.conf.example \
-		$(DESTDIR)$(SYSCONFDIR)/imapmoved.conf.example
+	$(SUBST) man/imapmoved.8 >$(DESTDIR)$(MANDIR)/man8/imapmoved.8
+	$(SUBST) man/imapmoved.conf.5 >$(DESTDIR)$(MANDIR)/man5/imapmoved.conf.5
+	$(SUBST) imapmoved.conf.example \
+		>$(DESTDIR)$(SYSCONFDIR)/imapmoved.conf.example
+	for f in server/systemd/*.socket server/systemd/*.service.in; do \
+		$(SUBST) $$f >$(DESTDIR)$(SYSTEMDUNITDIR)/$$(basename $$f .in) \
+			|| exit 1; \
+	done
+	$(SUBST) server/systemd/strict.conf >$(DESTDIR)$(DOCDIR)/strict.conf
+	$(SUBST) server/inetd/inetd.conf.in >$(DESTDIR)$(DOCDIR)/inetd.conf
+	$(SUBST) server/inetd/xinetd.d/imapmoved.in \
+		>$(DESTDIR)$(DOCDIR)/xinetd.d/imapmoved
+	$(SUBST) imapmoved.conf.example >$(DESTDIR)$(DOCDIR)/imapmoved.conf.example
+	chmod 644 $(DESTDIR)$(MANDIR)/man8/imapmoved.8 \
+		$(DESTDIR)$(MANDIR)/man5/imapmoved.conf.5 \
+		$(DESTDIR)$(SYSCONFDIR)/imapmoved.conf.example \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/imapmoved* $(DESTDIR)$(DOCDIR)/*.conf \
+		$(DESTDIR)$(DOCDIR)/imapmoved.conf.example \
+		$(DESTDIR)$(DOCDIR)/xinetd.d/imapmoved
 
 format:
 	clang-format -i $(SRCS) $(wildcard */*.h tests/unit/*.c tests/fuzz/*.c)

@@ -66,12 +66,38 @@ mkdir_if_missing(int dirfd, const char *dir)
 	return 0;
 }
 
+/* mkdir -p for the parents of root (mode 0700), as a first login into a
+ * home directory that has no Maildir yet expects. */
+static int
+make_parents(const char *root)
+{
+	char path[4096];
+	size_t len = strlen(root), i;
+
+	if (len >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(path, root, len + 1);
+	for (i = 1; i < len; i++) {
+		if (path[i] != '/')
+			continue;
+		path[i] = '\0';
+		if (mkdir(path, 0700) < 0 && errno != EEXIST)
+			return -1;
+		path[i] = '/';
+	}
+	return 0;
+}
+
 static int
 make_root(const char *root)
 {
 	int fd;
 
-	if (mkdir(root, 0700) < 0 && errno != EEXIST)
+	if (mkdir(root, 0700) < 0 && errno != EEXIST &&
+	    (errno != ENOENT || make_parents(root) < 0 ||
+	     (mkdir(root, 0700) < 0 && errno != EEXIST)))
 		return -1;
 	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)

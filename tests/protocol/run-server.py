@@ -64,8 +64,13 @@ class World:
         os.chmod(self.dir, 0o755)
         self.procs = []
         uid = "" if os.geteuid() != 0 else "65534"
+        # The mail user's home: writable by that user, no Maildir yet.
+        home = self.path("home")
+        os.mkdir(home, 0o700)
+        if uid:
+            os.chown(home, int(uid), int(uid))
         with open(self.path("passwd"), "w") as f:
-            f.write("ann:{PLAIN}s3cret:%s:%s::%s::\n" % (uid, uid, self.dir))
+            f.write("ann:{PLAIN}s3cret:%s:%s::%s::\n" % (uid, uid, home))
 
     def path(self, name):
         return os.path.join(self.dir, name)

@@ -106,6 +106,26 @@ open_creates_empty_inbox(void **state)
 }
 
 static void
+open_with_create_makes_missing_parents(void **state)
+{
+	struct fx *fx = *state;
+	struct md_store *s2 = NULL;
+	struct stat st;
+	char *deep = NULL;
+
+	assert_true(asprintf(&deep, "%s/home/ann/Maildir", fx->root) > 0);
+	assert_int_equal(md_store_open(deep, false, &s2), -1);
+	assert_int_equal(md_store_open(deep, true, &s2), 0);
+	md_store_free(&s2);
+	free(deep);
+	assert_true(asprintf(&deep, "%s/home/ann/Maildir/cur", fx->root) > 0);
+	assert_int_equal(stat(deep, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0700);
+	free(deep);
+}
+
+static void
 delivered_mail_gets_uids_in_order_and_is_claimed_recent_once(void **state)
 {
 	struct fx *fx = *state;
@@ -875,6 +895,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(open_creates_empty_inbox),
+		T(open_with_create_makes_missing_parents),
 		T(delivered_mail_gets_uids_in_order_and_is_claimed_recent_once),
 		T(sync_reports_new_vanished_and_changed),
 		T(status_counts_without_claiming_recent),

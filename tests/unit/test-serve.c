@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -20,6 +21,7 @@
 
 static char dir[] = "/tmp/test-serve-XXXXXX";
 static char passwd_path[64];
+static char home_path[64];
 
 static int
 setup(void **state)
@@ -30,9 +32,15 @@ setup(void **state)
 	if (mkdtemp(dir) == NULL)
 		return -1;
 	(void)snprintf(passwd_path, sizeof(passwd_path), "%s/passwd", dir);
+	/* The home exists, belongs to the mail user (when run as root), and
+	 * has no Maildir yet: the first login creates it. */
+	(void)snprintf(home_path, sizeof(home_path), "%s/kim", dir);
+	if (chmod(dir, 0711) < 0 || mkdir(home_path, 0700) < 0 ||
+	    (geteuid() == 0 && chown(home_path, 4001, 4001) < 0))
+		return -1;
 	f = fopen(passwd_path, "w");
-	if (f == NULL ||
-	    fputs("kim:{PLAIN}pa55:4001:4001::/home/kim::\n", f) < 0 ||
+	if (f == NULL || fprintf(f, "kim:{PLAIN}pa55:4001:4001::%s::\n",
+				 home_path) < 0 ||
 	    fclose(f) != 0)
 		return -1;
 	log_open("test-serve", true, LOG_LEVEL_ERROR);
@@ -42,8 +50,11 @@ setup(void **state)
 static int
 teardown(void **state)
 {
+	char cmd[128];
+
 	(void)state;
-	return unlink(passwd_path) == 0 && rmdir(dir) == 0 ? 0 : -1;
+	(void)snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd) == 0 ? 0 : -1;
 }
 
 struct child {
