@@ -12,7 +12,8 @@ Speed is never asserted: this only reports. A scenario whose command a
 server rejects (tagged NO or BAD) is shown as "n/a (server: <its text>)".
 
 Environment: BENCH_QUICK=1 (small corpus, one repetition, a few minutes),
-BENCH_REPS, BENCH_BIG (size of the "100k" folder), BENCH_DIR (work and
+BENCH_REPS, BENCH_BIG (size of the "100k" folder), BENCH_ONLY=group,...
+(login select content move append many pss idle), BENCH_DIR (work and
 corpus cache, default /var/tmp/imapmoved-bench; must be reachable by the
 unprivileged mail user), BENCH_KEEP=1 (keep the work directory),
 IMAPMOVED_BIN (default ./imapmoved). Stdlib only.
@@ -1228,10 +1229,13 @@ def main():
         for srv in servers:
             srv.start()
         versions = {s.kind: s.version() for s in servers}
+        only = [g for g in os.environ.get("BENCH_ONLY", "").split(",") if g]
         for group in GROUPS:
+            if only and group.name not in only:
+                continue
             for rep in range(REPS):
                 run_group(group, servers, table, rep, notes)
-        for rep in range(REPS):
+        for rep in range(REPS if not only or "move" in only else 0):
             rename_floor(servers, table, rep)
     finally:
         for srv in servers:
