@@ -205,19 +205,21 @@ header_text(struct buf *out, struct arena *a, const struct mime_message *m,
 	return any;
 }
 
-/* Collect the searchable text of the body of part p: decoded text leaves,
- * and the headers of encapsulated messages. */
+/* Collect the searchable text of the body of part p: the decoded text
+ * leaves and, for TEXT (with_headers), the decoded header of every part
+ * below p, MIME headers and encapsulated messages' headers alike. BODY
+ * leaves every header out, as Dovecot does. */
 static void
 body_text(struct buf *out, struct arena *a, const struct mime_message *m,
-	  const struct mime_part *p)
+	  const struct mime_part *p, bool with_headers)
 {
 	const struct mime_part *ch;
 
 	if (p->is_multipart || p->is_rfc822) {
 		for (ch = p->children; ch != NULL; ch = ch->next) {
-			if (ch->is_message_root)
+			if (with_headers)
 				(void)header_text(out, a, m, ch, NULL);
-			body_text(out, a, m, ch);
+			body_text(out, a, m, ch, with_headers);
 		}
 		return;
 	}
@@ -244,7 +246,7 @@ mime_search_message(struct arena *a, const struct mime_message *m,
 	} else {
 		if (where == MIME_SEARCH_TEXT)
 			(void)header_text(&text, a, m, m->root, NULL);
-		body_text(&text, a, m, m->root);
+		body_text(&text, a, m, m->root, where == MIME_SEARCH_TEXT);
 		found = mime_text_contains(
 			(const unsigned char *)buf_cstr(&text), text.len,
 			needle);

@@ -35,7 +35,8 @@ mime_write_nstring_n(struct buf *out, const char *s, size_t n)
 	if (buf_printf(out, "{%zu}\r\n", n) < 0)
 		return -1;
 	for (i = 0; i < n; i++)
-		if (buf_putc(out, s[i] != '\0' ? s[i] : (char)0x80) < 0)
+		if ((s[i] != '\0' ? buf_putc(out, s[i])
+				  : buf_append(out, "\x80", 1)) < 0)
 			return -1;
 	return 0;
 }

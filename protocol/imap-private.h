@@ -564,6 +564,10 @@ void imap_sync(struct imap_session *s, bool allow_expunge);
  * selected box (empty PERMANENTFLAGS when read-only; "\*" while fewer
  * than 26 keywords exist) and record its keywords as announced. */
 void imap_sync_send_flags(struct imap_session *s);
+/* Send them only when the box gained keywords since they were last sent:
+ * STORE and APPEND-to-self call this after creating keywords and before
+ * any FETCH that shows them. */
+void imap_sync_announce_keywords(struct imap_session *s);
 /* Report EXPUNGE for the view entries with these UIDs (any order; UIDs
  * not in the view are ignored) and drop them from the view: for the
  * session's own EXPUNGE and MOVE, whose EXPUNGEs are due whatever the

@@ -66,6 +66,14 @@ imap_sync_send_flags(struct imap_session *s)
 	v->keywords_sent = mask;
 }
 
+void
+imap_sync_announce_keywords(struct imap_session *s)
+{
+	if (s->view.box != NULL &&
+	    (imap_box_keyword_mask(s->view.box) & ~s->view.keywords_sent) != 0)
+		imap_sync_send_flags(s);
+}
+
 /* Is x in the ascending array a[0..n)? */
 static bool
 bsearch_u32(const uint32_t *a, size_t n, uint32_t x)
@@ -195,8 +203,7 @@ imap_sync(struct imap_session *s, bool allow_expunge)
 		s->must_close = true;
 		return;
 	}
-	if ((imap_box_keyword_mask(v->box) & ~v->keywords_sent) != 0)
-		imap_sync_send_flags(s);
+	imap_sync_announce_keywords(s);
 	sync_pass(s, allow_expunge, NULL, 0);
 	sync_new(s);
 }

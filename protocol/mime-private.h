@@ -17,7 +17,10 @@
 #include "lib/arena.h"
 #include "lib/buf.h"
 
-/* Parser bounds: deeper or further parts are treated as opaque leaves. */
+/* Parser bounds: a multipart or message/rfc822 part nested deeper than
+ * MIME_MAX_DEPTH becomes an opaque application/octet-stream leaf, and a
+ * multipart stops splitting once the message has MIME_MAX_PARTS parts
+ * (the rest of its body stays in its last part). */
 #define MIME_MAX_DEPTH 100
 #define MIME_MAX_PARTS 10000
 
@@ -35,9 +38,9 @@ struct mime_param {
 
 struct mime_part {
 	struct mime_part *parent;
-	struct mime_part
-		*children;      /* first child: multipart parts, or the
-				   encapsulated message of a message/rfc822 */
+	/* The first child: the parts of a multipart, or the encapsulated
+	 * message of a message/rfc822 part (its only child). */
+	struct mime_part *children;
 	struct mime_part *next; /* next sibling */
 	unsigned nchildren;
 	bool is_message_root; /* the top-level message or one encapsulated
@@ -55,7 +58,7 @@ struct mime_part {
 	struct mime_param *params;
 	bool is_multipart, is_rfc822;
 	/* Other MIME fields: NULL when absent (written as NIL). Values are
-	 * unfolded and trimmed. */
+	 * unfolded and trimmed (the description keeps trailing blanks). */
 	const char *id, *description, *encoding, *md5, *location;
 	const char *language; /* raw value: comma-separated tags */
 	const char *disposition;
@@ -117,7 +120,11 @@ int mime_write_nstring(struct buf *out, const char *s);
 int mime_write_nstring_n(struct buf *out, const char *s, size_t n);
 
 /* ENVELOPE per RFC 3501 section 7.4.2 for the message whose header is
- * the header range of part p (a message root). Returns 0 or -1 (out full). */
+ * the header range of part p (a message root: msg->root, or the child of
+ * a message/rfc822 part). The first occurrence of each field is used;
+ * Sender and Reply-To default to From; a group gives its start and end
+ * markers; an address without a domain gets the host "" (Dovecot writes
+ * "MISSING_DOMAIN"). Returns 0 or -1 (out full). */
 int mime_write_envelope(struct buf *out, struct arena *a,
 			const struct mime_message *msg,
 			const struct mime_part *p);
@@ -149,7 +156,10 @@ struct mime_section {
 
 /* What a section resolves to: either a raw range of the message, written
  * with bare LF turned into CRLF, or bytes already in wire form (built in
- * the arena for HEADER.FIELDS). size is the wire size before partial. */
+ * the arena for HEADER.FIELDS, valid until the arena is rewound past
+ * them). size is the wire size before partial: the literal of
+ * BODY[section] is mime_view_slice_size() octets, and RFC822.SIZE is the
+ * size of the empty section (mime_wire_size over the whole message). */
 struct mime_view {
 	const unsigned char *data;
 	size_t len;
@@ -201,15 +211,15 @@ bool mime_text_contains(const unsigned char *hay, size_t hay_len,
 
 enum mime_search_where {
 	MIME_SEARCH_HEADER, /* the named header fields (decoded values) */
-	MIME_SEARCH_BODY,   /* the decoded text of every leaf body */
-	MIME_SEARCH_TEXT,   /* header fields and body */
+	MIME_SEARCH_BODY,   /* the decoded text of every text leaf */
+	MIME_SEARCH_TEXT,   /* every header of every part, and the body */
 };
 /* SEARCH HEADER name / BODY / TEXT over a message. header_name is used
  * only for MIME_SEARCH_HEADER; an empty needle matches when the field
  * exists (RFC 3501 section 6.4.4). BODY searches the decoded text and
- * message leaves (charset converted to UTF-8) and the headers of
- * encapsulated messages; TEXT adds the top-level header. The needle is
- * UTF-8. Parses msg with a scratch arena of its own. */
+ * message leaves (charset converted to UTF-8); TEXT adds the decoded
+ * headers of the message and of every part (as Dovecot does). The needle
+ * is UTF-8. Parses msg with a scratch arena of its own. */
 bool mime_search_text(const unsigned char *msg, size_t len, const char *needle,
 		      enum mime_search_where where, const char *header_name);
 /* The same over a message already parsed; scratch memory comes from a

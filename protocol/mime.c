@@ -7,9 +7,16 @@
 
 #include <string.h>
 
+/* Line ends are counted once per message: lf_at[i] and bare_at[i] hold
+ * the LFs and the bare LFs (no CR before) in the first i * COUNT_BLOCK
+ * bytes, so the counts of any range cost at most two partial blocks, even
+ * for a range nested a hundred multiparts deep. */
+#define COUNT_BLOCK 4096
+
 struct parse_ctx {
 	struct mime_message *msg;
 	struct arena *a;
+	uint64_t *lf_at, *bare_at;
 };
 
 static bool
@@ -62,18 +69,58 @@ mime_wire_size(const unsigned char *data, size_t start, size_t end)
 	return n;
 }
 
-static uint64_t
-count_lines(const unsigned char *d, size_t start, size_t end)
+static void
+count_blocks(struct parse_ctx *c)
 {
-	uint64_t n = 0;
-	size_t i = start;
-	const unsigned char *lf;
+	const unsigned char *d = c->msg->data;
+	size_t len = c->msg->len, n = len / COUNT_BLOCK + 1, i;
+	uint64_t lf = 0, bare = 0;
 
-	while (i < end && (lf = memchr(d + i, '\n', end - i)) != NULL) {
-		n++;
-		i = (size_t)(lf - d) + 1;
+	c->lf_at = arena_calloc(c->a, n, sizeof(*c->lf_at));
+	c->bare_at = arena_calloc(c->a, n, sizeof(*c->bare_at));
+	for (i = 0; i < len; i++) {
+		if (i % COUNT_BLOCK == 0) {
+			c->lf_at[i / COUNT_BLOCK] = lf;
+			c->bare_at[i / COUNT_BLOCK] = bare;
+		}
+		if (d[i] == '\n') {
+			lf++;
+			bare += i == 0 || d[i - 1] != '\r';
+		}
 	}
-	return n;
+	if (len % COUNT_BLOCK == 0) {
+		c->lf_at[n - 1] = lf;
+		c->bare_at[n - 1] = bare;
+	}
+}
+
+/* LFs and bare LFs in the first x bytes of the message. */
+static void
+count_before(const struct parse_ctx *c, size_t x, uint64_t *lf_r,
+	     uint64_t *bare_r)
+{
+	const unsigned char *d = c->msg->data;
+	size_t i = x / COUNT_BLOCK * COUNT_BLOCK;
+
+	*lf_r = c->lf_at[x / COUNT_BLOCK];
+	*bare_r = c->bare_at[x / COUNT_BLOCK];
+	for (; i < x; i++)
+		if (d[i] == '\n') {
+			(*lf_r)++;
+			*bare_r += i == 0 || d[i - 1] != '\r';
+		}
+}
+
+/* Wire size and LF count of the body of p. */
+static void
+count_body(const struct parse_ctx *c, struct mime_part *p)
+{
+	uint64_t lf_s, bare_s, lf_e, bare_e;
+
+	count_before(c, p->body_start, &lf_s, &bare_s);
+	count_before(c, p->body_end, &lf_e, &bare_e);
+	p->body_size = (p->body_end - p->body_start) + (bare_e - bare_s);
+	p->body_lines = lf_e - lf_s;
 }
 
 void
@@ -359,6 +406,35 @@ part_end_before(const unsigned char *d, size_t part_start, size_t ls)
 	return e;
 }
 
+/* Find the next delimiter line of p at or after pos: a line starting
+ * with "--" boundary (dash, dlen bytes). Sets *ls_r, *le_r (its start and
+ * line end) and returns its kind, or returns 0 when there is none. */
+static int
+next_delimiter(const unsigned char *d, const struct mime_part *p, size_t pos,
+	       const char *dash, size_t dlen, size_t *ls_r, size_t *le_r)
+{
+	size_t end = p->body_end;
+	const unsigned char *hit;
+
+	while (pos < end &&
+	       (hit = memmem(d + pos, end - pos, dash, dlen)) != NULL) {
+		size_t i = (size_t)(hit - d);
+
+		if (i == p->body_start || d[i - 1] == '\n') {
+			size_t le = line_end(d, i, end);
+			int kind = delimiter_kind(d, i, le, dash + 2, dlen - 2);
+
+			if (kind != 0) {
+				*ls_r = i;
+				*le_r = le;
+				return kind;
+			}
+		}
+		pos = i + 1;
+	}
+	return 0;
+}
+
 /* Split the body of multipart p at its boundary (RFC 2046 section 5.1.1).
  * Preamble and epilogue are skipped; a missing close-delimiter ends the
  * last part at the end of the body; no delimiter at all gives one empty
@@ -368,29 +444,26 @@ split_multipart(struct parse_ctx *c, struct mime_part *p, const char *b,
 		unsigned depth)
 {
 	const unsigned char *d = c->msg->data;
-	size_t blen = strlen(b), pos = p->body_start, end = p->body_end;
-	size_t part_start = 0;
-	bool in_part = false;
+	const char *dash = arena_printf(c->a, "--%s", b);
+	size_t dlen = strlen(dash), pos = p->body_start, end = p->body_end;
+	size_t part_start = 0, ls, le;
+	bool in_part = false, closed = false;
 	struct mime_part *tail = NULL;
+	int kind;
 
-	while (pos < end) {
-		size_t le = line_end(d, pos, end);
-		int kind =
-			d[pos] == '-' ? delimiter_kind(d, pos, le, b, blen) : 0;
-
-		if (kind != 0 && in_part)
+	while ((kind = next_delimiter(d, p, pos, dash, dlen, &ls, &le)) != 0) {
+		if (in_part)
 			add_child(c, p, &tail, part_start,
-				  part_end_before(d, part_start, pos), depth);
-		if (kind == 2 ||
-		    (kind == 1 && c->msg->nparts >= MIME_MAX_PARTS))
+				  part_end_before(d, part_start, ls), depth);
+		if (kind == 2 || c->msg->nparts >= MIME_MAX_PARTS) {
+			closed = true;
 			break;
-		pos = le < end ? le + 1 : end;
-		if (kind == 1) {
-			in_part = true;
-			part_start = pos;
 		}
+		pos = le < end ? le + 1 : end;
+		in_part = true;
+		part_start = pos;
 	}
-	if (pos >= end && in_part)
+	if (!closed && in_part)
 		add_child(c, p, &tail, part_start, end, depth);
 	if (p->nchildren == 0)
 		add_child(c, p, &tail, end, end, MIME_MAX_DEPTH);
@@ -429,13 +502,11 @@ static void
 parse_part(struct parse_ctx *c, struct mime_part *p, size_t start, size_t end,
 	   unsigned depth, bool in_digest)
 {
-	const unsigned char *d = c->msg->data;
 	const char *boundary;
 
 	find_header_end(c, p, start, end);
 	parse_mime_fields(c, p);
-	p->body_size = mime_wire_size(d, p->body_start, p->body_end);
-	p->body_lines = count_lines(d, p->body_start, p->body_end);
+	count_body(c, p);
 	if (p->type == NULL) {
 		/* RFC 2046 section 5.1.5: a digest's parts default to
 		 * message/rfc822; everything else to text/plain. */
@@ -485,6 +556,7 @@ mime_parse(struct arena *a, const unsigned char *data, size_t len)
 	msg->arena = a;
 	c.msg = msg;
 	c.a = a;
+	count_blocks(&c);
 	msg->root = new_part(&c, NULL);
 	msg->root->is_message_root = true;
 	parse_part(&c, msg->root, 0, len, 0, false);

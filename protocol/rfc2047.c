@@ -141,16 +141,49 @@ decode_q(struct buf *out, const char *s, size_t len)
 	}
 }
 
-/* encoded-word = "=?" charset "?" encoding "?" encoded-text "?="
- * (RFC 2047 section 2). On success decodes into out and returns the
- * length of the word; returns 0 when s does not start with one. */
+/* The ends of the encoded-text of candidate words, found once per header
+ * value: offsets of the next "?=" and the next white space at or after a
+ * position that only grows, so a header full of unterminated words stays
+ * linear. */
+struct word_scan {
+	const char *s;
+	size_t len;
+	size_t close, ws; /* stale when below the position asked for */
+};
+
 static size_t
-encoded_word(struct buf *out, const char *s, size_t len)
+next_close(struct word_scan *w, size_t t)
 {
-	const char *cs, *q, *text, *e, *end;
+	if (w->close < t) {
+		const char *p = memmem(w->s + t, w->len - t, "?=", 2);
+
+		w->close = p != NULL ? (size_t)(p - w->s) : w->len;
+	}
+	return w->close;
+}
+
+static size_t
+next_ws(struct word_scan *w, size_t t)
+{
+	if (w->ws < t) {
+		for (w->ws = t; w->ws < w->len; w->ws++)
+			if (strchr(" \t\r\n", w->s[w->ws]) != NULL &&
+			    w->s[w->ws] != '\0')
+				break;
+	}
+	return w->ws;
+}
+
+/* encoded-word = "=?" charset "?" encoding "?" encoded-text "?="
+ * (RFC 2047 section 2). When one starts at offset i, decodes it into out
+ * and returns its length; else returns 0. */
+static size_t
+encoded_word(struct buf *out, struct word_scan *w, size_t i)
+{
+	const char *s = w->s + i, *cs, *q, *text;
+	size_t len = w->len - i, cslen, t, e;
 	char csname[64], enc;
 	struct buf raw;
-	size_t cslen;
 
 	if (len < 8 || s[0] != '=' || s[1] != '?')
 		return 0;
@@ -165,32 +198,31 @@ encoded_word(struct buf *out, const char *s, size_t len)
 	if (enc != 'B' && enc != 'b' && enc != 'Q' && enc != 'q')
 		return 0;
 	text = q + 3;
-	/* RFC 2047 allows 75 characters; the bound keeps a header full of
-	 * unterminated words linear. */
-	end = s + (len < MAX_WORD ? len : MAX_WORD);
-	for (e = text; e + 1 < end && !(e[0] == '?' && e[1] == '='); e++)
-		if (*e == ' ' || *e == '\t' || *e == '\r' || *e == '\n')
-			return 0;
-	if (e + 1 >= end)
+	t = (size_t)(text - w->s);
+	/* No white space inside a word; RFC 2047 allows 75 characters and
+	 * we take up to MAX_WORD. */
+	e = next_close(w, t);
+	if (e >= w->len || next_ws(w, t) < e || e + 2 - i > MAX_WORD)
 		return 0;
 	memcpy(csname, cs, cslen);
 	csname[cslen] = '\0';
 	buf_init(&raw, 0);
 	if (enc == 'B' || enc == 'b')
 		(void)mime_decode_base64(&raw, (const unsigned char *)text,
-					 (size_t)(e - text));
+					 e - t);
 	else
-		decode_q(&raw, text, (size_t)(e - text));
+		decode_q(&raw, text, e - t);
 	(void)mime_charset_to_utf8(out, csname,
 				   (const unsigned char *)buf_cstr(&raw),
 				   raw.len); /* unknown charset: bytes kept */
 	buf_free(&raw);
-	return (size_t)(e + 2 - s);
+	return e + 2 - i;
 }
 
 char *
 mime_decode_header(struct arena *a, const char *s, size_t len)
 {
+	struct word_scan w = {.s = s, .len = len};
 	struct buf out;
 	size_t i = 0, ws_mark = 0, n;
 	bool after_word = false, only_ws = false;
@@ -200,8 +232,7 @@ mime_decode_header(struct arena *a, const char *s, size_t len)
 	while (i < len) {
 		size_t before = out.len;
 
-		if (s[i] == '=' &&
-		    (n = encoded_word(&out, s + i, len - i)) > 0) {
+		if (s[i] == '=' && (n = encoded_word(&out, &w, i)) > 0) {
 			/* Whitespace between two encoded words is dropped
 			 * (RFC 2047 section 6.2). */
 			if (after_word && only_ws && before > ws_mark) {

@@ -255,6 +255,10 @@ imap_session_input(struct imap_session *s, const void *data, size_t len)
 		p += n;
 		len -= n;
 		st = handle_event(s, ev);
+		/* A sync outside a handler (an APPEND refused from the
+		 * framer's hook) may have said BYE too. */
+		if (s->must_close)
+			st = IMAP_STATUS_CLOSE;
 		/* Wipe the command's bytes now (a password may be among
 		 * them) unless the handler asked for a SASL line. */
 		if (s->frame.complete) {

@@ -3,15 +3,17 @@
 
 For every message of the corpus (tests/data/mime-*.eml, a few hundred
 generated with Python's email package, and bare-LF copies of all), the
-ENVELOPE, BODY, BODYSTRUCTURE and a set of BODY[section]<partial> answers
-of build/<variant>/tests/tools/mime-dump are compared with those of
-Dovecot's imap binary (Debian package dovecot-imapd) run pre-authenticated
+ENVELOPE, BODY, BODYSTRUCTURE, a set of BODY[section]<partial> answers and
+the matches of a set of SEARCH keys (BODY, TEXT, header keys, UTF-8) of
+build/<variant>/tests/tools/mime-dump are compared with those of Dovecot's
+imap binary (Debian package dovecot-imapd) run pre-authenticated
 over a temporary Maildir. Strings are compared after IMAP decoding, so a
 quoted string and an equal literal match. Skipped (0 passed) when Dovecot
 is not installed. One test per message; prints "N passed, N failed".
 """
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -30,6 +32,15 @@ SECTIONS = ['', 'HEADER', 'TEXT', '1', '1.MIME', '2', '2.MIME', '1.1', '2.1',
             '1.HEADER', '4', '2.2', '1.1.1', 'HEADER.FIELDS (FROM SUBJECT)',
             'HEADER.FIELDS.NOT (FROM TO)', '2.HEADER.FIELDS (SUBJECT)']
 PARTIALS = [('1', 3, 10), ('', 5, 7), ('TEXT', 0, 4)]
+# SEARCH keys as (Dovecot key, our mime-dump query), needles in UTF-8.
+SEARCHES = [('BODY', '?BODY ', 'caf\u00e9'), ('BODY', '?BODY ', 'CAF\u00c9'),
+            ('BODY', '?BODY ', 'gr\u00fc\u00dfe'), ('TEXT', '?TEXT ', 'm\u00fcnchen'),
+            ('BODY', '?BODY ', 'm\u00fcnchen'), ('SUBJECT', '?HEADER subject ', 'M\u00dcNCHEN'),
+            ('BODY', '?BODY ', 'w\u00f6rld plain'), ('FROM', '?HEADER from ', 'j\u00f6rg'),
+            ('TEXT', '?TEXT ', 'about caf\u00e9'), ('BODY', '?BODY ', 'preamble'),
+            ('HEADER X-None', '?HEADER x-none ', ''), ('HEADER Subject', '?HEADER subject ', ''),
+            ('TO', '?HEADER to ', 'r2@'), ('BODY', '?BODY ', 'x' * 85),
+            ('CC', '?HEADER cc ', '"D E"'), ('TEXT', '?TEXT ', 'one')]
 # Where Dovecot and we differ on purpose. Dovecot lower-cases the
 # BODYSTRUCTURE (not the BODY) of a text/plain; charset=us-ascii message
 # written in capitals; we keep the message's spelling in both. Dovecot
@@ -230,28 +241,44 @@ def run_dovecot(tmp, files, items):
                 'mail_location = maildir:%s\nmail_uid = %d\nmail_gid = %d\n'
                 'first_valid_uid = %d\nfirst_valid_gid = %d\nssl = no\n'
                 % (tmp, tmp, tmp, md, uid, gid, min(uid, 500), min(gid, 500)))
-    cmd = ('a SELECT INBOX\r\nb FETCH 1:* (%s)\r\nc LOGOUT\r\n' % items).encode()
     env = dict(os.environ, USER='mimetest', HOME=home)
     p = subprocess.Popen([DOVECOT_IMAP, '-c', conf], stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     timer = threading.Timer(120, p.kill)
     timer.start()
-    try:
-        p.stdin.write(cmd)
+    state = {'out': b''}
+
+    def command(tag, text):
+        """Send one command; return the output up to its tagged answer.
+        Dovecot stops writing once its input is closed, so the input stays
+        open, and one command at a time keeps SEARCH answers in order."""
+        p.stdin.write(tag + b' ' + text + b'\r\n')
         p.stdin.flush()
-        out = b''
-        # Dovecot stops writing once its input is closed, so the input
-        # stays open until the tagged LOGOUT answer.
-        while b'\r\nc OK' not in out and b'\r\nc BAD' not in out:
+        done = re.compile(rb'(^|\r\n)' + tag + rb' (OK|NO|BAD)[^\r]*\r\n')
+        while not done.search(state['out']):
             chunk = p.stdout.read1(65536)
             if not chunk:
                 break
-            out += chunk
+            state['out'] += chunk
+        out, state['out'] = state['out'], b''
+        return out
+
+    try:
+        command(b'a', b'SELECT INBOX')
+        out = command(b'b', ('FETCH 1:* (%s)' % items).encode())
+        found = []
+        for k, (key, _, needle) in enumerate(SEARCHES):
+            v = needle.encode()
+            res = command(b's%d' % k, b'SEARCH CHARSET UTF-8 %s {%d+}\r\n%s' % (
+                key.encode(), len(v), v))
+            m = re.search(rb'\* SEARCH([ 0-9]*)\r\n', res)
+            found.append(set(int(x) for x in m.group(1).split()) if m else None)
+        command(b'c', b'LOGOUT')
         p.stdin.close()
         p.wait()
     finally:
         timer.cancel()
-    return parse_fetch(out)
+    return parse_fetch(out), found
 
 
 def ours(tool, f, specs):
@@ -297,7 +324,9 @@ def main():
         items += ' '.join('BODY.PEEK[%s]<%d.%d>' % p for p in PARTIALS)
         specs = [s.replace(' (', ' ').replace(')', '') for s in SECTIONS]
         specs += ['%s<%d.%d>' % p for p in PARTIALS]
-        theirs = run_dovecot(tmp, files, items)
+        specs += [q + needle for _, q, needle in SEARCHES]
+        names += ['SEARCH %s %s' % (key, needle) for key, _, needle in SEARCHES]
+        theirs, found = run_dovecot(tmp, files, items)
         passed = failed = 0
         for n, f in enumerate(files):
             mine = ours(tool, f, specs)
@@ -306,6 +335,12 @@ def main():
                 other = theirs.get(n + 1, {}).get(name)
                 if (os.path.basename(f).replace('lf-', ''), name) in KNOWN:
                     continue
+                if name.startswith('SEARCH '):
+                    hits = found[k - len(names) + len(SEARCHES)]
+                    other = b'1' if hits and n + 1 in hits else b'0'
+                    if hits is None or value != other:
+                        bad.append((name, value, other))
+                    continue
                 # Our sections are raw bytes, the rest IMAP values.
                 want = [('S', value)] if k >= 3 else tokens(value)
                 if other is None or tokens(other) != want:
@@ -313,7 +348,8 @@ def main():
             if bad:
                 failed += 1
                 name, value, other = bad[0]
-                a = [('S', value)] if name.startswith('BODY[') else tokens(value)
+                raw = name.startswith('BODY[') or name.startswith('SEARCH')
+                a = [('S', value)] if raw else tokens(value)
                 b = tokens(other or b'')
                 at = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y),
                           min(len(a), len(b)))

@@ -214,16 +214,46 @@ class Proc:
             pass
         return kids
 
-    def kill_group(self):
-        """End the process and any sessions it forked (same group)."""
-        try:
-            os.killpg(self.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+    def kill(self):
+        """End the process and the sessions it forked. Only while it is
+        not yet reaped can its pid (and group id) not have been reused,
+        so the group is signalled then; sessions orphaned later are
+        reparented to us (see become_subreaper) and ended by Env.close."""
+        if self.p.returncode is None:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         try:
             self.p.wait(5)
         except subprocess.TimeoutExpired:
             pass
+
+
+def become_subreaper():
+    """Make this process the reaper of its orphaned descendants
+    (PR_SET_CHILD_SUBREAPER), so a session that outlives its listener is
+    still ours to find and end by pid."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass
+
+
+def my_children():
+    kids = []
+    try:
+        for tid in os.listdir("/proc/self/task"):
+            with open("/proc/self/task/%s/children" % tid) as f:
+                kids += [int(x) for x in f.read().split()]
+    except OSError:
+        pass
+    return kids
+
+
+become_subreaper()
 
 
 def proc_ids(pid):
@@ -317,7 +347,15 @@ class Env:
         for c in self.clients:
             c.close()
         for p in self.procs:
-            p.kill_group()
+            p.kill()
+        # Sessions orphaned by a listener that already exited are now our
+        # children: end and reap them by pid.
+        for pid in my_children():
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def path(self, *parts):
@@ -764,6 +802,8 @@ def capabilities(line):
 #                             match is left for the next step; at the end
 #                             of the session it may also be absent
 #   S~: regex                 the next response must fully match the regex
+#   S*: pattern               skip responses up to one matching pattern
+#                             (for untagged data the case does not check)
 #   SHUT                      half-close: the server reads end of input
 #   EOF                       the server closes the connection, nothing more
 
@@ -791,7 +831,7 @@ class Script:
             if m:
                 self.mode = m.group(1)
             return
-        m = re.match(r"(C|C-|S|S\?|S~): ?(.*)$", line)
+        m = re.match(r"(C|C-|S|S\?|S~|S\*): ?(.*)$", line)
         if m:
             self.steps.append((m.group(1), m.group(2), lineno))
         elif line.strip() in ("EOF", "SHUT"):
@@ -867,6 +907,19 @@ def run_script(script):
             if kind in ("C", "C-"):
                 data = client_bytes(arg, bound, where)
                 c.send(data + (b"\r\n" if kind == "C" else b""))
+            elif kind == "S*":
+                rx = glob_to_regex(arg, bound)
+                while True:
+                    try:
+                        line = c.readline()
+                    except EOFError:
+                        fail("%s: expected %r, the server closed the connection\n%s"
+                             % (where, arg, c.transcript_text()))
+                    m = rx.fullmatch(line.decode("utf-8", "surrogateescape"))
+                    if m:
+                        break
+                for k, v in m.groupdict().items():
+                    bound.setdefault(k, v)
             elif kind in ("S", "S?", "S~"):
                 try:
                     line = c.readline()

@@ -27,7 +27,7 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from imaptest import (  # noqa: E402
     BIN, Env, Script, TestFailure, binary_has_asan, capabilities, fail,
-    free_port, hwm_kib, is_listening, local_nonloopback_ipv4, proc_ids,
+    free_port, hwm_kib, is_listening, local_nonloopback_ipv4, my_children, proc_ids,
     rss_kib, run_script, show, wait_for)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -290,6 +290,48 @@ def client_that_stops_reading_cannot_grow_server_memory():
 
 
 @test
+def many_small_literals_cannot_grow_one_command_without_bound():
+    """Each {1+} literal is tiny and each line short, but one command of
+    a million of them (8 MB) must still hit a limit, not memory."""
+    n = 1000000
+    limit_kib = (24 if binary_has_asan() else 8) * 1024
+    with Env() as env:
+        proc, c = env.start_inetd()
+        c.greeting()
+        base = rss_kib(proc.pid)
+        data = b"a ID (" + b"{1+}\r\nx " * n + b")\r\n"
+        errors = []
+
+        def writer():
+            try:
+                c.send(data, timeout=60)
+            except TestFailure as e:
+                errors.append(str(e))  # the server hung up: allowed
+
+        t = threading.Thread(target=writer)
+        t.start()
+        answer = None
+        peak = base
+        while answer is None:
+            peak = max(peak, rss_kib(proc.pid))
+            try:
+                line = c.readline(timeout=60)
+            except EOFError:
+                break
+            if line.startswith(b"a ") or line.startswith(b"* BYE"):
+                answer = line
+        t.join(60)
+        peak = max(peak, rss_kib(proc.pid))
+        if answer is None or status_of(answer) == b"OK":
+            fail("a million literals in one command: answered %s" % show(answer or b"nothing"))
+        if peak - base > limit_kib:
+            fail("RSS grew from %d to %d KiB on one command of small literals" % (base, peak))
+        c.close()
+        proc.wait()
+        env.check_exit(proc)
+
+
+@test
 def sigterm_to_session_sends_bye_and_closes():
     with Env() as env:
         proc, c = env.start_inetd()
@@ -362,6 +404,29 @@ def login_drops_privileges_to_passwd_uid_and_gid():
         c.logout()
         proc.wait()
         env.check_exit(proc)
+
+
+def open_paths(pid):
+    paths = [os.readlink("/proc/%d/cwd" % pid)]
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            paths.append(os.readlink("/proc/%d/fd/%s" % (pid, fd)))
+        except OSError:
+            pass
+    return paths
+
+
+@test
+def nothing_under_the_mail_homes_is_opened_before_login():
+    with Env() as env:
+        proc, c = env.start_inetd()
+        c.greeting()
+        c.command("a", "LOGIN demo wrong", expect="NO")
+        c.command("b", "ID NIL", expect="OK")
+        homes = env.path("home")
+        touched = [p for p in open_paths(proc.pid) if p.startswith(homes)]
+        if touched:
+            fail("before login the session has open: %s" % touched)
 
 
 @test
@@ -448,20 +513,57 @@ def soup_line(rng, i):
     return b"s%d " % i + cmd + b"".join(b" " + w for w in words)
 
 
-@test
-def token_soup_never_crashes_and_each_session_resyncs():
-    rng = random.Random(2026)
-    i = 0
-    sessions = 0
-    answered = 0
-    while i < 600:
+MAILBOX_WORDS = [
+    b"INBOX", b"inbox", b"Archive", b"Sent", b"Archive.Sub", b"../x", b"..", b".",
+    b"a/b", b"/etc", b".hidden", b"&Jjo-", b"&Jjo", b"&-", b"&", b"a..b", b"a.",
+    b".a", b"%", b"*", b'"q"', b'"a\\\\b"', b'""', b"NIL", b"{3+}\r\nabc",
+    b"{0+}\r\n", b'"\xc3\xa9t\xc3\xa9"', b'"\xff\xfe"', b"x" * 300, b'"a\x01b"',
+    b"INBOX.x", b"~", b'"../../../../../escape"', b"Trash", b'"Sent."', b'"tmp"',
+    b"cur", b"new"]
+
+
+def authed_soup_line(rng, i):
+    """One random authenticated-state command: mailbox names that are
+    hostile to a Maildir++ mapping, status items, APPEND literals."""
+    cmd = rng.choice([b"SELECT", b"EXAMINE", b"CREATE", b"DELETE", b"RENAME",
+                      b"SUBSCRIBE", b"UNSUBSCRIBE", b"LIST", b"LSUB", b"STATUS",
+                      b"APPEND", b"CHECK", b"CLOSE", b"EXPUNGE", b"UID EXPUNGE",
+                      b"UNSELECT", b"NOOP"])
+    args = []
+    for _ in range(rng.randrange(0, 4)):
+        k = rng.randrange(6)
+        if k < 3:
+            args.append(rng.choice(MAILBOX_WORDS))
+        elif k == 3:
+            args.append(rng.choice([b"(MESSAGES)", b"(UIDNEXT UIDVALIDITY UNSEEN RECENT MESSAGES)",
+                                    b"()", b"(FOO)", b"MESSAGES", b"(MESSAGES"]))
+        elif k == 4:
+            body = b"From: a@b\r\nSubject: t\r\n\r\nhi\r\n"
+            args.append(rng.choice([b"(\\Seen)", b"()", b"(\\Bogus)",
+                                    b'"01-Jan-2020 00:00:00 +0000"', b""])
+                        + b" {%d+}\r\n" % len(body) + body)
+        else:
+            args.append(rng.choice([b"1", b"1:*", b"0", b"*", b"4294967295", b'""', b'"*"', b'"%"']))
+    return b"s%d " % i + cmd + b"".join(b" " + a for a in args)
+
+
+def token_soup(seed, make_line, login, total=600, need=400):
+    """Send total seeded random lines, each followed by a NOOP probe that
+    must be answered OK: no line may crash a session or leave it out of
+    step. A session that ends (BYE after 3 failed logins or 20 BADs in a
+    row) is replaced by a new one."""
+    rng = random.Random(seed)
+    i = answered = sessions = 0
+    while i < total:
         sessions += 1
         with Env() as env:
             proc, c = env.start_inetd()
             c.greeting()
-            closed = False
-            while i < 600 and not closed:
-                line = soup_line(rng, i)
+            if login:
+                c.login()
+            closed = saw_bye = False
+            while i < total and not closed:
+                line = make_line(rng, i)
                 tag = b"s%d " % i
                 probe = b"p%d" % i
                 i += 1
@@ -477,6 +579,7 @@ def token_soup_never_crashes_and_each_session_resyncs():
                     except EOFError:
                         closed = True
                         break
+                    saw_bye = saw_bye or resp.startswith(b"* BYE")
                     if resp.startswith(b"+"):
                         # AUTHENTICATE took the pipelined probe as its
                         # response line; probe again after its answer.
@@ -495,13 +598,26 @@ def token_soup_never_crashes_and_each_session_resyncs():
                         break
             c.close()
             proc.wait()
+            if closed and not saw_bye:
+                fail("session closed without BYE after %s (exit %s):\n%s\n%s"
+                     % (show(line), proc.returncode, c.transcript_text(),
+                        show(proc.stderr_text()[-1500:])))
             if proc.returncode < 0 or env.sanitizer_report():
-                fail("after %s:\n%s" % (show(line), c.transcript_text()))
+                fail("after %s:\n%s\n%s" % (show(line), c.transcript_text(),
+                                              env.sanitizer_report() or ""))
             env.check_exit(proc)
-    # Sessions end after 3 failed logins or 20 BADs in a row, but most
-    # probes must have been answered or the test shows nothing.
-    if answered < 400:
-        fail("only %d of 600 probes answered over %d sessions" % (answered, sessions))
+    if answered < need:
+        fail("only %d of %d probes answered over %d sessions" % (answered, total, sessions))
+
+
+@test
+def token_soup_never_crashes_and_each_session_resyncs():
+    token_soup(2026, soup_line, login=False)
+
+
+@test
+def authenticated_token_soup_never_crashes_and_each_session_resyncs():
+    token_soup(2026, authed_soup_line, login=True)
 
 
 # ---------------------------------------------------------------------------
@@ -705,6 +821,47 @@ def standalone_listens_on_every_listen_line_including_ipv6():
                 fail("%s counts as insecure: %s" % (host, sorted(caps)))
             c.login()
             c.logout()
+
+
+@test
+def standalone_without_f_detaches_and_serves():
+    with Env() as env:
+        port = free_port()
+        conf = env.write_config(["listen = 127.0.0.1:%d" % port])
+        r = env.run(["-c", conf])
+        if r.returncode != 0:
+            fail("imapmoved -c (daemon): exit %d, stderr %s" % (r.returncode, show(r.stderr)))
+        # The daemon is reparented to this runner (a subreaper) once any
+        # intermediate process of its double fork has exited.
+        wait_for(lambda: is_listening(port), "the daemon to listen on %d" % port)
+        wait_for(lambda: len(my_children()) == 1, "the daemon to be reparented")
+        daemons = my_children()
+        c = env.connect(port)
+        c.greeting()
+        c.login()
+        c.logout()
+        os.kill(daemons[0], signal.SIGTERM)
+        _, status = os.waitpid(daemons[0], 0)
+        if os.WIFSIGNALED(status) and os.WTERMSIG(status) != signal.SIGTERM:
+            fail("daemon ended by signal %d" % os.WTERMSIG(status))
+
+
+@test
+def standalone_listen_address_in_use_fails_with_file_and_line():
+    with Env() as env:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        lines = env.base_config() + ["listen = 127.0.0.1:%d" % port]
+        conf = env.write_config(lines=lines)
+        proc = env.spawn([BIN, "-f", "-c", conf], stdin=subprocess.DEVNULL)
+        rc = proc.wait()
+        s.close()
+        where = ("%s:%d:" % (conf, len(lines))).encode()
+        if rc == 0 or where not in proc.stderr_text():
+            fail("listen on a busy port: exit %s, stderr %s (expected %s)"
+                 % (rc, show(proc.stderr_text()), show(where)))
 
 
 @test

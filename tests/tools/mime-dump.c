@@ -4,6 +4,8 @@
  * printed as "NAME LEN\n" followed by LEN bytes and "\n". A SECTION is
  * written as in FETCH without brackets, with HEADER.FIELDS names
  * separated by spaces and no parentheses: "2.HEADER.FIELDS FROM TO<0.9>".
+ * An argument "?BODY needle", "?TEXT needle" or "?HEADER name needle"
+ * prints SEARCH with the content 1 when the message matches, else 0.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +88,29 @@ parse_section(struct arena *a, const char *s, struct mime_section *spec)
 	return parse_partial(s, spec);
 }
 
+/* "?BODY x", "?TEXT x", "?HEADER name x": returns 1 or 0, -1 if bad. */
+static int
+search(struct arena *a, const struct mime_message *m, const char *q)
+{
+	enum mime_search_where where;
+	const char *name = NULL, *sp;
+
+	if (strncmp(q, "?BODY ", 6) == 0) {
+		where = MIME_SEARCH_BODY;
+		q += 6;
+	} else if (strncmp(q, "?TEXT ", 6) == 0) {
+		where = MIME_SEARCH_TEXT;
+		q += 6;
+	} else if (strncmp(q, "?HEADER ", 8) == 0 &&
+		   (sp = strchr(q + 8, ' ')) != NULL) {
+		where = MIME_SEARCH_HEADER;
+		name = arena_strndup(a, q + 8, (size_t)(sp - (q + 8)));
+		q = sp + 1;
+	} else
+		return -1;
+	return mime_search_message(a, m, q, where, name) ? 1 : 0;
+}
+
 static void
 print_item(const char *name, const struct buf *b)
 {
@@ -105,7 +130,8 @@ main(int argc, char **argv)
 	int i;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: mime-dump FILE [SECTION...]\n");
+		(void)fprintf(stderr, /* nothing to do if stderr fails */
+			      "usage: mime-dump FILE [SECTION...]\n");
 		return 2;
 	}
 	buf_init(&msg, 0);
@@ -128,8 +154,17 @@ main(int argc, char **argv)
 	print_item("BODYSTRUCTURE", &out);
 	for (i = 2; i < argc; i++) {
 		buf_reset(&out);
+		if (argv[i][0] == '?') {
+			int r = search(a, m, argv[i]);
+
+			if (r < 0 || buf_putc(&out, (char)('0' + r)) < 0)
+				return 2;
+			print_item("SEARCH", &out);
+			continue;
+		}
 		if (parse_section(a, argv[i], &spec) < 0) {
-			fprintf(stderr, "bad section %s\n", argv[i]);
+			(void)fprintf(stderr, "bad section %s\n",
+				      argv[i]); /* exits with 2 anyway */
 			return 2;
 		}
 		if (mime_section_fetch(a, m, &spec, &out) < 0)

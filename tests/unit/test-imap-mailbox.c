@@ -90,6 +90,7 @@ static const struct list_case list_cases[] = {
 	 "* LIST (\\HasNoChildren) \".\" INBOX\r\n"
 	 "* LIST (\\HasChildren) \".\" Archive\r\n"
 	 "* LIST (\\HasNoChildren) \".\" Archive.2024\r\n"
+	 "* LIST (\\HasNoChildren) \".\" \"My Folder\"\r\n"
 	 "* LIST (\\HasNoChildren) \".\" Sent\r\n"
 	 "* LIST (\\Noselect \\HasChildren) \".\" Work\r\n"
 	 "* LIST (\\HasNoChildren) \".\" Work.Projects\r\n"
@@ -97,6 +98,7 @@ static const struct list_case list_cases[] = {
 	{"percent_lists_one_level_and_implied_parents", "a LIST \"\" %\r\n",
 	 "* LIST (\\HasNoChildren) \".\" INBOX\r\n"
 	 "* LIST (\\HasChildren) \".\" Archive\r\n"
+	 "* LIST (\\HasNoChildren) \".\" \"My Folder\"\r\n"
 	 "* LIST (\\HasNoChildren) \".\" Sent\r\n"
 	 "* LIST (\\Noselect \\HasChildren) \".\" Work\r\n"
 	 "* LIST (\\HasNoChildren) \".\" caf&AOk-\r\n" LOK},
@@ -112,6 +114,8 @@ static const struct list_case list_cases[] = {
 	 "* LIST (\\HasNoChildren) \".\" Work.Projects\r\n" LOK},
 	{"utf7_pattern_matches_utf8_name", "a LIST \"\" \"caf&AOk-\"\r\n",
 	 "* LIST (\\HasNoChildren) \".\" caf&AOk-\r\n" LOK},
+	{"name_with_space_is_quoted", "a LIST \"\" \"My *\"\r\n",
+	 "* LIST (\\HasNoChildren) \".\" \"My Folder\"\r\n" LOK},
 	{"no_match_is_ok_and_empty", "a LIST \"\" nomatch\r\n", LOK},
 	{"many_stars_do_not_blow_up",
 	 "a LIST \"\" \"*%*%*%*%*%*%*%*%*%*q\"\r\n", LOK},
@@ -141,6 +145,7 @@ list_and_lsub_table(void **state)
 	assert_int_equal(md_box_create(fx->st, "Sent"), 0);
 	assert_int_equal(md_box_create(fx->st, "Work.Projects"), 0);
 	assert_int_equal(md_box_create(fx->st, "caf\xc3\xa9"), 0);
+	assert_int_equal(md_box_create(fx->st, "My Folder"), 0);
 	tc_open(&c, fx->root);
 	tc_expect("subscribe", tc_run(&c, "s SUBSCRIBE Archive\r\n"),
 		  "s OK SUBSCRIBE completed.\r\n");

@@ -493,6 +493,62 @@ close_unselect_and_reselect(void **state)
 	tc_close(&a);
 }
 
+/* What MOVE does: its own EXPUNGEs go out at once, numbered as the client
+ * counts (a ghost of another session's expunge still counts), while that
+ * other expunge waits for NOOP. */
+static void
+own_expunges_sent_while_others_deferred(void **state)
+{
+	struct fx *fx = *state;
+	static const uint32_t two = 2, four = 4;
+	struct md_uids gone = {0};
+	struct tc a;
+
+	append_n(fx, "INBOX", 5, 0);
+	tc_open(&a, fx->root);
+	(void)tc_run(&a, "s SELECT INBOX\r\n");
+	ext_expunge(fx, &two, 1);
+	assert_int_equal(md_box_sync(a.s->view.box, NULL), 0);
+	assert_int_equal(md_box_expunge(a.s->view.box, &four, 1, &gone), 0);
+	md_uids_free(&gone);
+	buf_reset(&a.out);
+	imap_view_expunged(a.s, &four, 1);
+	imap_sync(a.s, false);
+	assert_int_equal(imap_resp_flush(a.s), 0);
+	tc_expect("own", buf_cstr(&a.out), "* 4 EXPUNGE\r\n");
+	tc_expect("noop", tc_run(&a, "n NOOP\r\n"),
+		  "* 2 EXPUNGE\r\nn OK NOOP completed.\r\n");
+	assert_int_equal(a.s->view.count, 3);
+	tc_close(&a);
+}
+
+/* What STORE does: report a message's flags itself (with UID for the UID
+ * form); the sync then has nothing more to say about it. */
+static void
+reported_flags_are_not_repeated_by_sync(void **state)
+{
+	struct fx *fx = *state;
+	struct tc a;
+
+	append_n(fx, "INBOX", 2, 0);
+	tc_open(&a, fx->root);
+	(void)tc_run(&a, "s SELECT INBOX\r\n");
+	ext_flags(fx, 2, MD_FLAGS_ADD, MD_FLAG_ANSWERED);
+	assert_int_equal(md_box_sync(a.s->view.box, NULL), 0);
+	buf_reset(&a.out);
+	imap_view_report_flags(a.s, 1, true, true);
+	assert_int_equal(imap_resp_flush(a.s), 0);
+	tc_expect("fetch", buf_cstr(&a.out),
+		  "* 2 FETCH (UID 2 FLAGS (\\Answered \\Recent))\r\n");
+	tc_expect("noop", tc_run(&a, "n NOOP\r\n"), "n OK NOOP completed.\r\n");
+	ext_flags(fx, 1, MD_FLAGS_ADD, MD_FLAG_DRAFT);
+	assert_int_equal(md_box_sync(a.s->view.box, NULL), 0);
+	imap_view_report_flags(a.s, 0, false, false); /* .SILENT */
+	tc_expect("silent", tc_run(&a, "n NOOP\r\n"),
+		  "n OK NOOP completed.\r\n");
+	tc_close(&a);
+}
+
 /* The selected mailbox deleted under the session: BYE and close. */
 static void
 selected_mailbox_deleted_says_bye(void **state)
@@ -545,6 +601,12 @@ main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			selected_mailbox_deleted_says_bye, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			own_expunges_sent_while_others_deferred, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			reported_flags_are_not_repeated_by_sync, setup,
+			teardown),
 	};
 
 	log_set_level(LOG_LEVEL_ERROR);

@@ -14,7 +14,7 @@
 
 #include "tests/unit/md-testlib.h"
 
-enum { DELIVERIES = 80, WORKERS = 3, MOVERS = 2, ROUNDS = 25 };
+enum { DELIVERIES = 60, WORKERS = 3, MOVERS = 2, ROUNDS = 20 };
 #define MAXMSG 512
 
 /* In a child: report and end with a failure status. */

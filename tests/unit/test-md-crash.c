@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "lib/num.h"
 #include "tests/unit/md-testlib.h"
 
 enum op {
@@ -40,18 +41,20 @@ static void
 world_make(struct world *w)
 {
 	struct md_store *s;
-	char ids[MAXMSG][64], body[64];
+	char ids[MAXMSG][64], name[64], body[64];
 	int i;
 
 	w->root = tl_tmpdir();
 	assert_int_equal(md_store_open(w->root, true, &s), 0);
 	assert_int_equal(md_box_create(s, "Dst"), 0);
+	/* Files left in cur/ as another server would: cheaper than appends
+	 * (no fsync each), and the first sync gives them UIDs. */
 	for (i = 0; i < 6; i++) {
+		(void)snprintf(name, sizeof(name), "cur/%d.M%dP1.base:2,%s",
+			       100 + i, i, i % 2 ? "S" : "");
 		(void)snprintf(body, sizeof(body), "Message-ID: <m%d>\n\nb\n",
 			       i);
-		assert_int_not_equal(
-			tl_append(s, "INBOX", body, i % 2 ? MD_FLAG_SEEN : 0),
-			0);
+		tl_write(w->root, name, body);
 	}
 	assert_int_equal(tl_ids(s, "INBOX", ids, MAXMSG, &w->uv_src), 6);
 	assert_int_equal(tl_ids(s, "Dst", ids, MAXMSG, &w->uv_dst), 0);
@@ -69,7 +72,7 @@ run_op(const char *root, enum op op)
 	struct md_store *s;
 	struct md_box *b;
 	const struct md_msg *m;
-	uint32_t uids[MAXMSG], n, i, uv, uid;
+	uint32_t *uids, n, i, uv, uid;
 	int ret = 0;
 
 	if (md_store_open(root, false, &s) < 0)
@@ -88,6 +91,7 @@ run_op(const char *root, enum op op)
 	if (md_box_open(s, "INBOX", false, &b) < 0)
 		return 1;
 	m = md_box_messages(b, &n);
+	uids = calloc(n + 1, sizeof(*uids));
 	for (i = 0; i < n; i++)
 		uids[i] = m[i].uid;
 	switch (op) {
@@ -111,6 +115,7 @@ run_op(const char *root, enum op op)
 	default:
 		break;
 	}
+	free(uids);
 	md_copy_result_free(&r);
 	md_uids_free(&ex);
 	md_box_free(&b);
@@ -451,6 +456,75 @@ sigkill_during_append_flags_expunge_loses_nothing(void **state)
 	}
 }
 
+/* Near issue 5's scale: a MOVE of 500 messages killed after the k-th
+ * rename for k across the whole batch, and between the list writes. */
+static void
+large_move_crash_keeps_every_message_once(void **state)
+{
+	enum { BIG = 500 };
+	static char in[BIG][64], out[BIG][64];
+	static const char *const faults[] = {
+		"move.after-rename:1",
+		"move.after-rename:250",
+		"move.after-rename:500",
+		"move.after-target-list",
+	};
+	size_t f;
+
+	(void)state;
+	for (f = 0; f < sizeof(faults) / sizeof(faults[0]); f++) {
+		char name[64], body[64], *root = tl_tmpdir();
+		static unsigned char seen[BIG];
+		struct md_store *s;
+		uint32_t uv_src, uv_dst, uv1, uv2;
+		int i, ni, no, status;
+		pid_t pid;
+
+		assert_int_equal(md_store_open(root, true, &s), 0);
+		assert_int_equal(md_box_create(s, "Dst"), 0);
+		for (i = 0; i < BIG; i++) {
+			(void)snprintf(name, sizeof(name),
+				       "cur/%d.M%dP1.big:2,S", 1000 + i, i);
+			(void)snprintf(body, sizeof(body),
+				       "Message-ID: <%d>\n\n", i);
+			tl_write(root, name, body);
+		}
+		assert_int_equal(tl_ids(s, "INBOX", in, BIG, &uv_src), BIG);
+		assert_int_equal(tl_ids(s, "Dst", out, BIG, &uv_dst), 0);
+		md_store_free(&s);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			setenv("IMAPMOVED_FAULT", faults[f], 1);
+			_exit(run_op(root, OP_MOVE));
+		}
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 99)
+			fail_msg("%s: child status %d", faults[f], status);
+		assert_int_equal(md_store_open(root, false, &s), 0);
+		md_store_set_lock(s, 0, 10);
+		ni = tl_ids(s, "INBOX", in, BIG, &uv1);
+		no = tl_ids(s, "Dst", out, BIG, &uv2);
+		if (ni < 0 || no < 0 || ni + no != BIG || uv1 != uv_src ||
+		    uv2 != uv_dst)
+			fail_msg("%s: %d + %d messages", faults[f], ni, no);
+		memset(seen, 0, sizeof(seen));
+		for (i = 0; i < ni + no; i++) {
+			const char *id = i < ni ? in[i] : out[i - ni];
+			uint64_t n;
+
+			if (num_parse_str_u64(id + 1, BIG - 1, &n) < 0 ||
+			    seen[n]++)
+				fail_msg("%s: %s twice or bad", faults[f], id);
+		}
+		if (tl_count(root, "cur") != ni ||
+		    tl_count(root, ".Dst/cur") != no)
+			fail_msg("%s: files without UIDs", faults[f]);
+		md_store_free(&s);
+		tl_rmrf(&root);
+	}
+}
+
 int
 main(void)
 {
@@ -464,6 +538,7 @@ main(void)
 		cmocka_unit_test(
 			exdev_move_crash_at_every_point_keeps_each_message_once),
 		cmocka_unit_test(copy_crash_at_every_point_keeps_the_source),
+		cmocka_unit_test(large_move_crash_keeps_every_message_once),
 		cmocka_unit_test(sigkill_during_moves_loses_nothing),
 		cmocka_unit_test(
 			sigkill_during_append_flags_expunge_loses_nothing),

@@ -407,6 +407,55 @@ header_lookup_and_message_size(void **state)
 	arena_free(&a);
 }
 
+static void
+check_counts(const struct mime_message *m, const struct mime_part *p)
+{
+	const struct mime_part *ch;
+	uint64_t lf = 0;
+	size_t i;
+
+	for (i = p->body_start; i < p->body_end; i++)
+		lf += m->data[i] == '\n';
+	assert_int_equal(p->body_lines, lf);
+	assert_int_equal(p->body_size,
+			 mime_wire_size(m->data, p->body_start, p->body_end));
+	for (ch = p->children; ch != NULL; ch = ch->next)
+		check_counts(m, ch);
+}
+
+/* Line ends are counted from per-block totals: parts that start and end
+ * anywhere inside or across blocks must get the same sizes and line
+ * counts as a direct count. */
+static void
+sizes_of_parts_across_count_blocks_are_exact(void **state)
+{
+	struct arena *a = arena_new();
+	struct mime_message *m;
+	struct buf msg;
+	int i, j;
+
+	(void)state;
+	buf_init(&msg, 0);
+	assert_int_equal(buf_puts(&msg, "Content-Type: multipart/mixed; "
+					"boundary=b\n\n"),
+			 0);
+	for (i = 0; i < 12; i++) {
+		assert_int_equal(
+			buf_puts(&msg, i % 2 ? "--b\r\n\r\n" : "--b\n\n"), 0);
+		for (j = 0; j < 97 * i + 13; j++)
+			assert_int_equal(
+				buf_puts(&msg,
+					 j % 3 ? "line\n" : "crlf line\r\n"),
+				0);
+	}
+	assert_int_equal(buf_puts(&msg, "--b--\n"), 0);
+	m = mime_parse(a, (const unsigned char *)msg.data, msg.len);
+	assert_int_equal(m->root->nchildren, 12);
+	check_counts(m, m->root);
+	buf_free(&msg);
+	arena_free(&a);
+}
+
 int
 main(void)
 {
@@ -419,6 +468,7 @@ main(void)
 		cmocka_unit_test(part_count_is_bounded),
 		cmocka_unit_test(decoded_parameters_are_utf8),
 		cmocka_unit_test(header_lookup_and_message_size),
+		cmocka_unit_test(sizes_of_parts_across_count_blocks_are_exact),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
