@@ -55,9 +55,11 @@ md_copy_file(int src_fd, const char *src_name, struct md_box *box,
 		     0600);
 	if (out < 0)
 		goto fail;
+	FAULT_SYSCALL();
 	/* Data durable before the name appears in cur/. */
 	if (copy_data(in, out) < 0 || fsync(out) < 0 || futimens(out, ts) < 0)
 		goto fail_unlink;
+	FAULT_SYSCALL();
 	if (close(out) < 0) {
 		out = -1;
 		goto fail_unlink;

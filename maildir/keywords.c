@@ -92,6 +92,7 @@ md_keywords_write(int dirfd, const struct md_keywords *kw)
 		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		goto fail;
+	FAULT_SYSCALL();
 	/* fsync before rename, so the table is never seen half-written. */
 	if (io_write_all(fd, buf_cstr(&b), b.len) < 0 || fsync(fd) < 0) {
 		saved = errno;
@@ -99,8 +100,10 @@ md_keywords_write(int dirfd, const struct md_keywords *kw)
 		errno = saved;
 		goto fail;
 	}
+	FAULT_SYSCALL();
 	if (close(fd) < 0 || renameat(dirfd, KW_TMP, dirfd, MD_KEYWORDS) < 0)
 		goto fail;
+	FAULT_SYSCALL();
 	buf_free(&b);
 	return md_fsync_dir(dirfd, MD_KEYWORDS);
 fail:

@@ -39,6 +39,7 @@ make_tmp(int dirfd, const char *lockname, char *tmp, size_t tmpsize)
 		    0600);
 	if (fd < 0)
 		return -1;
+	FAULT_SYSCALL();
 	n = snprintf(body, sizeof(body), "%ld %s\n", (long)getpid(), host);
 	if (io_write_all(fd, body, (size_t)n) < 0 || close(fd) < 0) {
 		int saved = errno;
@@ -47,6 +48,7 @@ make_tmp(int dirfd, const char *lockname, char *tmp, size_t tmpsize)
 		errno = saved;
 		return -1;
 	}
+	FAULT_SYSCALL();
 	return 0;
 }
 
@@ -131,6 +133,7 @@ md_lock_take(int dirfd, const char *lockname, unsigned stale_secs,
 		int r;
 
 		if (linkat(dirfd, tmp, dirfd, lockname, 0) == 0) {
+			FAULT_SYSCALL();
 			ret = 1;
 			break;
 		}
@@ -164,6 +167,7 @@ md_lock_take(int dirfd, const char *lockname, unsigned stale_secs,
 	}
 	/* The lock name now holds the only link we need. */
 	(void)unlinkat(dirfd, tmp, 0);
+	FAULT_SYSCALL();
 	return ret;
 }
 
@@ -172,6 +176,7 @@ md_lock_release(int dirfd, const char *lockname)
 {
 	if (unlinkat(dirfd, lockname, 0) < 0)
 		log_error("maildir: unlock %s: %s", lockname, strerror(errno));
+	FAULT_SYSCALL();
 }
 
 int

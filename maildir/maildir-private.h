@@ -20,15 +20,27 @@
  * move.exdev-after-unlink (per message), move.after-fsync,
  * move.after-target-list, move.after-source-list; sync.after-new-rename
  * (per file); uidlist.after-write, uidlist.after-fsync,
- * uidlist.after-rename (per list write). */
+ * uidlist.after-rename (per list write).
+ * "syscall:K" counts instead every state-changing system call of the store
+ * (create, write, fsync, close of a written file, rename, link, unlink)
+ * made while md_move() runs, FAULT_SYSCALL() marking each, and exits after
+ * the K-th: a sweep over K visits every state a crash can leave on disk.
+ * Calls that only read change nothing, so they need no mark. */
 #ifdef IMAPMOVED_FAULTS
 void md_fault_point(const char *name);
+/* Arm or disarm the "syscall" counting (md_move() arms it). */
+void md_fault_arm(bool on);
+void md_fault_syscall(void);
 #define FAULT_POINT(name) md_fault_point(name)
+#define FAULT_SYSCALL() md_fault_syscall()
+#define FAULT_ARM(on) md_fault_arm(on)
 /* In fault builds, env IMAPMOVED_FAKE_EXDEV=1 makes move's rename fail with
  * EXDEV, to exercise the cross-filesystem fallback. */
 bool md_fault_fake_exdev(void);
 #else
 #define FAULT_POINT(name) ((void)0)
+#define FAULT_SYSCALL() ((void)0)
+#define FAULT_ARM(on) ((void)0)
 #define md_fault_fake_exdev() false
 #endif
 

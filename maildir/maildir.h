@@ -284,7 +284,9 @@ int md_box_copy(struct md_box *box, const uint32_t *uids, size_t count,
 		const char *target, struct md_copy_result *result);
 /* Move the messages with the given UIDs (in that order) into target by
  * rename(2) (see move.c for the algorithm and its crash guarantees). UIDs
- * not in the box, or expunged meanwhile, are skipped. The moved messages
+ * not in the box, or expunged meanwhile, are skipped; a message whose flags
+ * another process changed meanwhile moves with the new flags. Target UIDs
+ * are given in the order of uids. The moved messages
  * leave md_box_messages() (result->src lists them, in the order moved, and
  * those are the ones to report as expunged). Moving into the box itself
  * gives the messages new UIDs. On -1 the messages in result->src were

@@ -3,22 +3,35 @@
  * remapped to the target's table). No data is copied, and at every instant
  * each message file exists in exactly one of the two mailboxes.
  *
- * Steps and crash states (both lists locked in one global order, by
- * directory name, so A->B and B->A moves cannot deadlock):
- *   1. sync both lists, map keywords (target keyword file written first)
- *   2. rename each file into target cur/   [crash: moved files have no
- *      target record (the target's next sync gives them the next UIDs) and
- *      a source record without a file (the source's next sync drops it)]
- *   3. fsync target cur/ and source cur/ once
- *   4. write the target list with new UIDs in source-set order  [crash:
- *      as 2 for the source only]
+ * Steps and crash states. Both lists are locked for the whole command, in
+ * one global order (by directory name), so A->B and B->A moves cannot
+ * deadlock; a move into the box itself locks its one list once.
+ *   1. sync both lists (the source's sync first finishes any interrupted
+ *      EXDEV move, see recover.c), map keywords: the target keyword file is
+ *      written once if it grew
+ *   2. rename each file into target cur/, in the order of the source set,
+ *      giving it the target's next UID in memory   [crash: moved files have
+ *      no target record (the target's next sync gives them the next UIDs)
+ *      and their source records have no file (the source's next sync drops
+ *      them): each message is in one place, with one UID after the syncs]
+ *   3. fsync target cur/ and source cur/, once for the whole batch
+ *   4. write the target list (temp, fsync, rename, fsync dir)   [crash:
+ *      as 2, for the source only]
  *   5. write the source list without the moved records
+ * A file renamed meanwhile by a flag change elsewhere is found again by its
+ * base name and moved with its new flags; a file gone is skipped. UIDs are
+ * never reused, and UIDVALIDITY never changes.
  * On EXDEV (target on another filesystem) the rest of the batch is copied
- * instead: a journal naming the base names is written in the source first;
- * each file is copied to target tmp/, fsync'd and renamed into target cur/;
- * after target cur/ is fsync'd the sources are unlinked. A crash leaves at
- * worst a file in both, and the source's next sync (recover.c) removes the
- * source copy: a duplicate for a moment, never a loss. */
+ * instead: a journal naming the target and the source base names is written
+ * and fsync'd in the source first; each file is copied to target tmp/,
+ * fsync'd and renamed (without replacing) into target cur/; after target
+ * cur/ is fsync'd the sources are unlinked, then steps 3-5 run and the
+ * journal is removed. A crash leaves at worst a file in both boxes, and the
+ * source's next sync (recover.c) removes the source copy: a duplicate for a
+ * moment, never a loss.
+ * Fault points (maildir-private.h): move.after-rename (per message),
+ * move.exdev-after-unlink (per message), move.after-fsync,
+ * move.after-target-list, move.after-source-list, and syscall:K. */
 #include "maildir-private.h"
 
 #include <errno.h>
@@ -38,8 +51,9 @@ struct move {
 	struct md_uidlist sul, dul;
 	struct md_keywords skw;
 	bool exdev;        /* the rest of the batch is copied */
+	bool kw_added;     /* the target's keyword table grew after step 1 */
 	char **unlink_src; /* EXDEV: source names to unlink at the end */
-	size_t nunlink;
+	size_t nunlink, unlink_cap;
 	struct md_copy_result *res;
 };
 
@@ -68,6 +82,7 @@ write_journal(struct move *mv, const uint32_t *uids, size_t from, size_t count)
 	if (fd >= 0 && io_write_all(fd, buf_cstr(&b), b.len) == 0 &&
 	    fsync(fd) == 0)
 		ret = 0;
+	FAULT_SYSCALL();
 	if (fd >= 0 && close(fd) < 0)
 		ret = -1;
 	if (ret == 0)
@@ -78,48 +93,45 @@ write_journal(struct move *mv, const uint32_t *uids, size_t from, size_t count)
 	return ret;
 }
 
-/* Move one file. Returns 0 moved, 1 gone, 2 switch to EXDEV, 3 the name
- * exists in the target, -1 error. */
+/* One attempt to move one file. Returns 0 moved, 1 gone, 2 switch to
+ * EXDEV, 3 the name exists in the target, 4 renamed meanwhile (r->name
+ * now holds its current name: build the target name again), -1 error. */
 static int
 move_file(struct move *mv, struct md_rec *r, const char *newname)
 {
-	int tries;
+	char *found;
+	const char *colon;
+	int rc;
 
-	for (tries = 0; tries < 3; tries++) {
-		char *found;
-		const char *colon;
-		int rc;
-
-		if (mv->exdev)
-			rc = md_copy_file(mv->src->cur_fd, r->name, mv->dst,
-					  newname, r->mtime);
-		else if (md_fault_fake_exdev())
-			rc = -1, errno = EXDEV;
-		else
-			/* NOREPLACE: never overwrite a file in the target. */
-			rc = md_rename_noreplace(mv->src->cur_fd, r->name,
-						 mv->dst->cur_fd, newname);
-		if (rc == 0)
-			return 0;
-		if (errno == EXDEV && !mv->exdev)
-			return 2;
-		if (errno == EEXIST)
-			return 3;
-		if (errno != ENOENT) {
-			md_set_syserr(mv->src->store, "move", r->name);
-			return -1;
-		}
-		/* Renamed by a flag change elsewhere, or gone. */
-		colon = strchr(r->name, ':');
-		found = md_refind(mv->src->cur_fd, r->name,
-				  colon ? (size_t)(colon - r->name)
-					: strlen(r->name));
-		if (found == NULL)
-			return 1;
-		free(r->name);
-		r->name = found;
+	if (mv->exdev)
+		rc = md_copy_file(mv->src->cur_fd, r->name, mv->dst, newname,
+				  r->mtime);
+	else if (md_fault_fake_exdev())
+		rc = -1, errno = EXDEV;
+	else
+		/* NOREPLACE: never overwrite a file in the target. */
+		rc = md_rename_noreplace(mv->src->cur_fd, r->name,
+					 mv->dst->cur_fd, newname);
+	if (rc == 0)
+		return 0;
+	if (errno == EXDEV && !mv->exdev)
+		return 2;
+	if (errno == EEXIST)
+		return 3;
+	if (errno != ENOENT) {
+		md_set_syserr(mv->src->store, "move", r->name);
+		return -1;
 	}
-	return 1;
+	/* A flag change by another session renamed it (flag changes do not
+	 * take the list lock), or it is gone. */
+	colon = strchr(r->name, ':');
+	found = md_refind(mv->src->cur_fd, r->name,
+			  colon ? (size_t)(colon - r->name) : strlen(r->name));
+	if (found == NULL)
+		return 1;
+	free(r->name);
+	r->name = found;
+	return 4;
 }
 
 /* The target name: same base and flags, keyword letters remapped. With
@@ -138,6 +150,9 @@ target_name(struct move *mv, struct md_rec *r, bool fresh, char *out,
 	if (md_keywords_map(&mv->skw, f.keywords, &mv->dst->kw, &kw, &added) <
 	    0)
 		return -1;
+	/* Only when a flag change elsewhere gave the file a keyword after
+	 * step 1 mapped them all. */
+	mv->kw_added |= added;
 	if (fresh) {
 		if (md_fname_unique(r->size, f.has_vsize ? f.vsize : 0, base,
 				    sizeof(base)) < 0)
@@ -182,41 +197,59 @@ internal:
 	return -1;
 }
 
-/* Step 2 for one UID. Returns 0 (moved or skipped) or -1 (stop). */
+/* Step 2 for one UID: rename (or copy) it, retrying when a flag change
+ * renamed it meanwhile (the target name is built from its current flags,
+ * so that change travels too) or, in rename mode, when its name exists in
+ * the target. Returns 0 (moved or skipped) or -1 (stop). */
 static int
 move_one(struct move *mv, const uint32_t *uids, size_t i, size_t count)
 {
 	struct md_rec *r = md_uidlist_find(&mv->sul, uids[i]);
 	char newname[NAME_MAX + 1];
-	int rc;
+	bool fresh = false;
+	int rc = 1, tries;
 
 	if (r == NULL || r->name == NULL)
 		return 0; /* expunged meanwhile, or listed twice */
-	if (target_name(mv, r, false, newname, sizeof(newname)) < 0)
-		goto bad_name;
-	rc = move_file(mv, r, newname);
-	if (rc == 2) {
-		if (write_journal(mv, uids, i, count) < 0)
-			return -1;
-		mv->exdev = true;
-		rc = move_file(mv, r, newname);
-	}
-	if (rc == 3) {
-		if (target_name(mv, r, true, newname, sizeof(newname)) < 0)
+	for (tries = 0; tries < 6; tries++) {
+		if (target_name(mv, r, fresh, newname, sizeof(newname)) < 0)
 			goto bad_name;
 		rc = move_file(mv, r, newname);
+		if (rc == 2) {
+			if (write_journal(mv, uids, i, count) < 0)
+				return -1;
+			mv->exdev = true;
+		} else if (rc == 3 && !fresh && !mv->exdev) {
+			/* A rename is atomic, so a new base name is safe;
+			 * a copy under a new name would escape the EXDEV
+			 * journal, which knows source base names. */
+			fresh = true;
+		} else if (rc != 4) {
+			break;
+		}
 	}
-	if (rc < 0 || rc == 3)
+	if (rc == 3) {
+		md_set_error(mv->src->store, MD_ERR_INTERNAL,
+			     "Message name exists in target");
+		log_error("maildir: move %s: exists in the target", r->name);
 		return -1;
-	if (rc == 1)
-		return 0;
+	}
+	if (rc < 0)
+		return -1;
+	if (rc != 0)
+		return 0; /* gone, or renamed again and again: untouched */
 	FAULT_POINT("move.after-rename");
 	md_uids_push(&mv->res->src, r->uid);
 	md_uids_push(&mv->res->dst, mv->dul.uidnext);
 	md_uidlist_add(&mv->dul, mv->dul.uidnext++, newname, r->size, r->mtime);
 	if (mv->exdev) {
-		mv->unlink_src = xreallocarray(mv->unlink_src, mv->nunlink + 1,
-					       sizeof(*mv->unlink_src));
+		if (mv->nunlink == mv->unlink_cap) {
+			mv->unlink_cap =
+				mv->unlink_cap ? mv->unlink_cap * 2 : 64;
+			mv->unlink_src =
+				xreallocarray(mv->unlink_src, mv->unlink_cap,
+					      sizeof(*mv->unlink_src));
+		}
 		mv->unlink_src[mv->nunlink++] = r->name;
 	} else {
 		free(r->name);
@@ -244,12 +277,15 @@ unlink_sources(struct move *mv)
 				      mv->unlink_src[i]);
 			ret = -1;
 		}
+		FAULT_SYSCALL();
 		FAULT_POINT("move.exdev-after-unlink");
 	}
 	return ret;
 }
 
-/* Steps 3-5. */
+/* Steps 3-5. Returns 0; 1 when both lists were written but something
+ * else failed (a source copy not removed, the keyword table not written);
+ * -1 when the lists were not written (the target UIDs are unknown). */
 static int
 publish(struct move *mv, bool any)
 {
@@ -258,7 +294,7 @@ publish(struct move *mv, bool any)
 	if (!any)
 		return 0;
 	if (mv->exdev && unlink_sources(mv) < 0)
-		ret = -1;
+		ret = 1;
 	/* Both directories once per batch: the renames are durable before
 	 * either list stops or starts naming the files. */
 	if (md_fsync_dir(mv->dst->cur_fd, "cur") < 0 ||
@@ -267,6 +303,14 @@ publish(struct move *mv, bool any)
 		return -1;
 	}
 	FAULT_POINT("move.after-fsync");
+	/* Names for the letters step 2 added, before any list names the
+	 * files (a crash here leaves a keyword letter without a name, which
+	 * shows no keyword: harmless). */
+	if (mv->kw_added &&
+	    md_keywords_write(mv->dst->dirfd, &mv->dst->kw) < 0) {
+		md_set_syserr(mv->src->store, "write", MD_KEYWORDS);
+		ret = 1;
+	}
 	if (md_uidlist_write(mv->dst->dirfd, &mv->dul) < 0) {
 		md_set_syserr(mv->src->store, "write", MD_UIDLIST);
 		return -1;
@@ -274,16 +318,20 @@ publish(struct move *mv, bool any)
 	FAULT_POINT("move.after-target-list");
 	md_uidlist_compact(&mv->sul);
 	if (md_uidlist_write(mv->src->dirfd, &mv->sul) < 0) {
+		/* The target UIDs stand; the source's next sync drops the
+		 * records whose files left. */
 		md_set_syserr(mv->src->store, "write", MD_UIDLIST);
-		return -1;
+		return 1;
 	}
 	FAULT_POINT("move.after-source-list");
 	/* Keep the journal when a source copy could not be removed: the
 	 * next sync of the source removes it then. */
-	if (mv->exdev && ret == 0 &&
-	    unlinkat(mv->src->dirfd, MD_MOVE_JOURNAL, 0) < 0)
-		log_error("maildir: unlink %s: %s", MD_MOVE_JOURNAL,
-			  strerror(errno));
+	if (mv->exdev && ret == 0) {
+		if (unlinkat(mv->src->dirfd, MD_MOVE_JOURNAL, 0) < 0)
+			log_error("maildir: unlink %s: %s", MD_MOVE_JOURNAL,
+				  strerror(errno));
+		FAULT_SYSCALL();
+	}
 	return ret;
 }
 
@@ -381,7 +429,7 @@ move_other(struct move *mv, const uint32_t *uids, size_t count,
 	   const char *src_dir, const char *target)
 {
 	size_t i;
-	int ret = -1;
+	int ret = -1, rc;
 
 	if (md_box_open_raw(mv->src->store, target, &mv->dst) < 0)
 		return -1;
@@ -390,12 +438,14 @@ move_other(struct move *mv, const uint32_t *uids, size_t count,
 		ret = 0;
 		for (i = 0; i < count && ret == 0; i++)
 			ret = move_one(mv, uids, i, count);
-		if (publish(mv, mv->res->src.count > 0) < 0) {
+		rc = publish(mv, mv->res->src.count > 0);
+		if (rc < 0) {
 			/* The files moved, but the target UIDs are not
 			 * recorded: its next sync assigns others. */
 			mv->res->dst.count = 0;
-			ret = -1;
 		}
+		if (rc != 0)
+			ret = -1;
 		mv->res->dst_uidvalidity = mv->dul.uidvalidity;
 	}
 	md_box_unlock(mv->dst);
@@ -425,10 +475,12 @@ md_move(struct md_box *box, const uint32_t *uids, size_t count,
 			     "Invalid mailbox name");
 		return -1;
 	}
+	FAULT_ARM(true);
 	if (strcmp(src_dir, mv.dst_dir) == 0)
 		ret = move_self(&mv, uids, count);
 	else
 		ret = move_other(&mv, uids, count, src_dir, target);
+	FAULT_ARM(false);
 	view_drop(box, &result->src);
 	for (i = 0; i < mv.nunlink; i++)
 		free(mv.unlink_src[i]);

@@ -196,15 +196,20 @@ md_rename_noreplace(int olddirfd, const char *oldname, int newdirfd,
 		    const char *newname)
 {
 	if (renameat2(olddirfd, oldname, newdirfd, newname, RENAME_NOREPLACE) ==
-	    0)
+	    0) {
+		FAULT_SYSCALL();
 		return 0;
+	}
 	if (errno != EINVAL && errno != ENOSYS)
 		return -1;
 	if (faccessat(newdirfd, newname, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
 		errno = EEXIST;
 		return -1;
 	}
-	return renameat(olddirfd, oldname, newdirfd, newname);
+	if (renameat(olddirfd, oldname, newdirfd, newname) < 0)
+		return -1;
+	FAULT_SYSCALL();
+	return 0;
 }
 
 int
@@ -217,6 +222,7 @@ md_fsync_dir(int fd, const char *what)
 		errno = saved;
 		return -1;
 	}
+	FAULT_SYSCALL();
 	return 0;
 }
 
@@ -262,6 +268,21 @@ md_fault_point(const char *name)
 	}
 	if (++hits == want)
 		_exit(99);
+}
+
+static bool fault_armed;
+
+void
+md_fault_arm(bool on)
+{
+	fault_armed = on;
+}
+
+void
+md_fault_syscall(void)
+{
+	if (fault_armed)
+		md_fault_point("syscall");
 }
 
 bool

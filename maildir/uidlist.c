@@ -314,18 +314,22 @@ write_tmp(int dirfd, const char *data, size_t len)
 		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
+	FAULT_SYSCALL();
 	if (io_write_all(fd, data, len) < 0)
 		goto fail;
+	FAULT_SYSCALL();
 	FAULT_POINT("uidlist.after-write");
 	/* The data must be on disk before the rename makes it the list, or
 	 * a power cut could leave an empty list under the real name. */
 	if (fsync(fd) < 0)
 		goto fail;
+	FAULT_SYSCALL();
 	FAULT_POINT("uidlist.after-fsync");
 	if (close(fd) < 0) {
 		fd = -1;
 		goto fail;
 	}
+	FAULT_SYSCALL();
 	return 0;
 fail:
 	saved = errno;
@@ -352,6 +356,7 @@ md_uidlist_write(int dirfd, const struct md_uidlist *ul)
 		errno = saved;
 		goto fail;
 	}
+	FAULT_SYSCALL();
 	FAULT_POINT("uidlist.after-rename");
 	free(data);
 	/* The rename itself is durable only once the directory is synced. */

@@ -1,6 +1,7 @@
 /* Change notification for IDLE: an inotify descriptor on new/, cur/ and
- * the box directory (where the UID list is renamed into place). server/
- * polls it; maildir/ never polls or blocks on it. */
+ * the box directory (where the UID list is renamed into place, and which
+ * moves away when the box is deleted or renamed). server/ polls it;
+ * maildir/ never polls or blocks on it. */
 #include "maildir-private.h"
 
 #include <errno.h>
@@ -40,6 +41,7 @@ md_box_watch_fd(struct md_box *box)
 {
 	const uint32_t files = IN_CREATE | IN_DELETE | IN_MOVED_FROM |
 			       IN_MOVED_TO | IN_ONLYDIR;
+	const uint32_t dir = IN_MOVED_TO | IN_MOVE_SELF | IN_ONLYDIR;
 	int ifd;
 
 	if (box->watch_fd >= 0)
@@ -47,8 +49,7 @@ md_box_watch_fd(struct md_box *box)
 	ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (ifd < 0 || watch_fd(box, ifd, box->new_fd, "new", files) < 0 ||
 	    watch_fd(box, ifd, box->cur_fd, "cur", files) < 0 ||
-	    (box->watch_dir_wd = watch_fd(box, ifd, box->dirfd, "",
-					  IN_MOVED_TO | IN_ONLYDIR)) < 0) {
+	    (box->watch_dir_wd = watch_fd(box, ifd, box->dirfd, "", dir)) < 0) {
 		md_set_syserr(box->store, "inotify", box->name);
 		if (ifd >= 0)
 			(void)close(ifd);
@@ -74,9 +75,12 @@ md_box_watch_drain(struct md_box *box)
 		while (p < ev + r) {
 			const struct inotify_event *e = (const void *)p;
 
-			/* In the box directory only the list matters. */
+			/* In the box directory only the list matters, and
+			 * the directory itself moving away (DELETE, RENAME:
+			 * the session holds new/ and cur/ open, so their
+			 * own removal sends nothing). */
 			if (e->wd != box->watch_dir_wd ||
-			    (e->mask & IN_Q_OVERFLOW) ||
+			    (e->mask & (IN_Q_OVERFLOW | IN_MOVE_SELF)) ||
 			    (e->len > 0 && strcmp(e->name, MD_UIDLIST) == 0))
 				relevant = 1;
 			p += sizeof(*e) + e->len;

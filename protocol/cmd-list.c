@@ -120,7 +120,8 @@ list_subscribed(struct imap_session *s, const char *pattern)
 
 	if (md_store_subscriptions(s->store, &names, &count) < 0)
 		return -1;
-	qsort(names, count, sizeof(*names), cmp_str);
+	if (count > 1) /* names is NULL when nothing is subscribed */
+		qsort(names, count, sizeof(*names), cmp_str);
 	/* Each name and each of its parents at most once: the parents are
 	 * collected first, then sorted and deduplicated. */
 	out = arena_alloc(s->arena, (count + 1) * sizeof(*out));

@@ -321,6 +321,9 @@ struct imap_view {
 	uint32_t cap;
 	uint32_t keywords_sent; /* keyword bits announced in FLAGS */
 	uint32_t recent_sent;   /* the last RECENT count sent */
+	/* The box's inotify descriptor is in use (set at the first IDLE of
+	 * this selection, cmd-idle.c); false also after a failure. */
+	bool is_watched;
 };
 
 struct imap_session {
@@ -363,6 +366,12 @@ struct imap_session {
 	/* A * BYE was sent by a handler or by sync (the mailbox was deleted
 	 * or its UIDVALIDITY changed): the dispatcher ends the session. */
 	bool must_close;
+	/* IDLE (cmd-idle.c): the IDLE command's tag (malloc'd) while idling,
+	 * NULL otherwise. */
+	char *idle_tag;
+	/* inotify failed once in this session: IDLE polls from then on, and
+	 * the failure is logged only once. */
+	bool watch_unavailable;
 };
 
 struct imap_command_def;
@@ -446,6 +455,7 @@ imap_cmd_handler cmd_rename;
 imap_cmd_handler cmd_subscribe; /* SUBSCRIBE and UNSUBSCRIBE */
 imap_cmd_handler cmd_list;      /* LIST and LSUB */
 imap_cmd_handler cmd_status;
+imap_cmd_handler cmd_move; /* MOVE and UID MOVE */
 
 /* cmd-append.c: the framer's hooks for APPEND's message literal, and the
  * reset (abort of an unfinished append) run after every command and at
@@ -453,6 +463,13 @@ imap_cmd_handler cmd_status;
 imap_frame_literal_start_fn imap_append_literal_start;
 imap_frame_literal_data_fn imap_append_literal_data;
 void imap_append_reset(struct imap_session *s);
+
+/* cmd-idle.c: IDLE, the client's line while idling ("DONE" or a BAD),
+ * and the end of an IDLE at session end. */
+imap_cmd_handler cmd_idle;
+enum imap_status imap_idle_line(struct imap_session *s, const char *line,
+				size_t len);
+void imap_idle_clear(struct imap_session *s);
 
 /* ------------------------------------------------------------------ */
 /* resp.c: everything written to the client goes through here. */
@@ -591,6 +608,14 @@ void imap_cmd_store_error(struct imap_cmd *cmd, bool is_target);
 /* The same for an error kind and text kept from earlier. */
 void imap_cmd_error(struct imap_cmd *cmd, enum md_err kind, const char *text,
 		    bool is_target);
+
+/* ------------------------------------------------------------------ */
+/* uidset.c: the uid-set of COPYUID (RFC 4315 3). */
+
+/* Append uids[0..count) as a uid-set in their order, runs of consecutive
+ * ascending UIDs as "lo:hi" ("1:3,5"). Returns 0, or -1 over b's maximum.
+ * count 0 appends nothing. */
+int imap_uidset_append(struct buf *b, const uint32_t *uids, size_t count);
 
 /* ------------------------------------------------------------------ */
 /* base64.c: base64 for SASL (RFC 4648 section 4, strict padding). */

@@ -8,7 +8,7 @@
  * delay, privilege drop), and mail is reached only through maildir/.
  *
  * RFC 3501 (IMAP4rev1), RFC 7888 (LITERAL+), RFC 4959 (SASL-IR),
- * RFC 2971 (ID), RFC 2595 (STARTTLS).
+ * RFC 2971 (ID), RFC 2595 (STARTTLS), RFC 2177 (IDLE).
  */
 #ifndef PROTOCOL_IMAP_H
 #define PROTOCOL_IMAP_H
@@ -79,11 +79,16 @@ struct imap_config {
 	unsigned idle_timeout;
 	/* Identifier put in log lines and in [SERVERBUG] texts. */
 	const char *session_id;
+	/* Never watch the selected mailbox with inotify: an IDLE checks it
+	 * every poll_interval seconds instead (mailbox_watch = poll). */
+	bool watch_poll;
+	/* Seconds between checks of an IDLE without inotify, default 30. */
+	unsigned poll_interval;
 };
 
 /* Fill *c with defaults: limits default, plaintext_auth false, is_secure
  * false, starttls_available false, max_auth_failures 3, login_timeout 60,
- * idle_timeout 1800, session_id "". */
+ * idle_timeout 1800, session_id "", watch_poll false, poll_interval 30. */
 void imap_config_default(struct imap_config *c);
 
 /* What server/ must do after imap_session_input() returns. */
@@ -123,6 +128,36 @@ enum imap_status imap_session_timeout_expired(struct imap_session *s);
 /* The server is shutting down (SIGTERM): write "* BYE ..." and return
  * IMAP_STATUS_CLOSE. */
 enum imap_status imap_session_shutdown(struct imap_session *s);
+
+/* Change notification and IDLE (RFC 2177). server/ polls the client and
+ * imap_session_watch_fd() together; RFC 3501 allows untagged updates only
+ * around commands, so outside IDLE a change is only noted and the next
+ * command reports it (every command brings the view up to date). */
+
+/* The descriptor that becomes readable when the selected mailbox changes
+ * (an inotify descriptor owned by the session), or -1: nothing selected,
+ * no IDLE yet in this selection, or no inotify (then see
+ * imap_session_poll_interval()). It changes with the selection: ask again
+ * after every imap_session_input(). */
+int imap_session_watch_fd(struct imap_session *s);
+/* While idling with a mailbox selected but no watch descriptor, the
+ * seconds between calls to imap_session_changed() server/ must make;
+ * 0 otherwise. */
+unsigned imap_session_poll_interval(const struct imap_session *s);
+/* The watch descriptor is readable, or the poll interval passed: read
+ * the pending events and, while idling, write the untagged EXPUNGE,
+ * EXISTS, RECENT and FETCH (FLAGS) updates. Returns CONTINUE (flush the
+ * output) or CLOSE (the mailbox was deleted or the client is gone: a
+ * BYE was written). server/ may wait a few milliseconds after the
+ * descriptor became readable before calling, so that a burst of
+ * deliveries is reported in one go. */
+enum imap_status imap_session_changed(struct imap_session *s);
+/* True between an IDLE command and its DONE. */
+bool imap_session_is_idling(const struct imap_session *s);
+/* While idling, write "* OK Still here" (so that NAT boxes see traffic);
+ * otherwise write nothing. Returns CONTINUE, or CLOSE when the client
+ * is gone. */
+enum imap_status imap_session_keepalive(struct imap_session *s);
 
 /* True once LOGIN or AUTHENTICATE succeeded. */
 bool imap_session_is_authenticated(const struct imap_session *s);

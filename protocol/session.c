@@ -35,6 +35,8 @@ imap_config_default(struct imap_config *c)
 	c->login_timeout = 60;
 	c->idle_timeout = 1800;
 	c->session_id = "";
+	c->watch_poll = false;
+	c->poll_interval = 30;
 }
 
 /* capability      = ("AUTH=" auth-type) / atom             (RFC 3501 9)
@@ -46,7 +48,9 @@ imap_capability_append(const struct imap_session *s, struct buf *b)
 
 	if (s->state != IMAP_STATE_NOT_AUTH) {
 		/* no max on b */
-		(void)buf_puts(b, "IMAP4rev1 LITERAL+ ID UNSELECT CHILDREN");
+		(void)buf_puts(b,
+			       "IMAP4rev1 LITERAL+ ID UNSELECT CHILDREN MOVE "
+			       "IDLE");
 		return;
 	}
 	ret = buf_puts(b, "IMAP4rev1 LITERAL+ SASL-IR ID");
@@ -108,6 +112,7 @@ imap_session_free(struct imap_session **sp)
 	if (s == NULL)
 		return;
 	imap_sasl_clear(s);
+	imap_idle_clear(s);
 	imap_append_reset(s); /* a disconnect mid-literal leaves nothing */
 	imap_view_close(s);
 	md_store_free(&s->store);
@@ -208,6 +213,8 @@ handle_event(struct imap_session *s, enum imap_frame_event ev)
 		return imap_dispatch(s, data, len);
 	case IMAP_FRAME_RAW_LINE:
 		data = imap_frame_command(&s->frame, &len);
+		if (s->idle_tag != NULL)
+			return imap_idle_line(s, data, len);
 		return imap_sasl_continue(s, data, len);
 	case IMAP_FRAME_LITERAL_REFUSED:
 		/* RFC 3501 7.5: refuse instead of sending "+"; the client
@@ -216,6 +223,10 @@ handle_event(struct imap_session *s, enum imap_frame_event ev)
 				 "Literal too big.");
 		break;
 	case IMAP_FRAME_LINE_TOO_LONG:
+		if (s->idle_tag != NULL) {
+			/* Not DONE: ends the IDLE as any other line does. */
+			return imap_idle_line(s, "", 0);
+		}
 		if (s->sasl_mech != IMAP_SASL_NONE) {
 			imap_resp_tagged(s, s->sasl_tag, IMAP_RESP_BAD, NULL,
 					 "SASL response too long.");

@@ -369,6 +369,34 @@ set_login_timeout(struct cfg_parse *p, const char *value, const char **why_r)
 }
 
 static int
+set_idle_keepalive(struct cfg_parse *p, const char *value, const char **why_r)
+{
+	return parse_duration(value, 1, 3600, &p->c->idle_keepalive, why_r);
+}
+
+static int
+set_mailbox_watch(struct cfg_parse *p, const char *value, const char **why_r)
+{
+	if (strcmp(value, "inotify") == 0) {
+		p->c->mailbox_watch_poll = false;
+	} else if (strcmp(value, "poll") == 0) {
+		p->c->mailbox_watch_poll = true;
+	} else {
+		*why_r = "expected inotify or poll";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+set_mailbox_poll_interval(struct cfg_parse *p, const char *value,
+			  const char **why_r)
+{
+	return parse_duration(value, 1, 3600, &p->c->mailbox_poll_interval,
+			      why_r);
+}
+
+static int
 set_auth_failure_delay(struct cfg_parse *p, const char *value,
 		       const char **why_r)
 {
@@ -404,6 +432,9 @@ static const struct cfg_key cfg_keys[] = {
 	{"max_literal_size", set_max_literal_size, false},
 	{"idle_timeout", set_idle_timeout, false},
 	{"login_timeout", set_login_timeout, false},
+	{"idle_keepalive", set_idle_keepalive, false},
+	{"mailbox_watch", set_mailbox_watch, false},
+	{"mailbox_poll_interval", set_mailbox_poll_interval, false},
 	{"log_level", set_log_level, false},
 	{"max_auth_failures", set_max_auth_failures, false},
 	{"auth_failure_delay", set_auth_failure_delay, false},
@@ -428,6 +459,9 @@ config_init(struct server_config *c)
 	c->max_literal_size = 64ull * 1024 * 1024;
 	c->idle_timeout = SERVER_DEFAULT_IDLE_TIMEOUT;
 	c->login_timeout = SERVER_DEFAULT_LOGIN_TIMEOUT;
+	c->idle_keepalive = SERVER_DEFAULT_IDLE_KEEPALIVE;
+	c->mailbox_watch_poll = false;
+	c->mailbox_poll_interval = SERVER_DEFAULT_MAILBOX_POLL_INTERVAL;
 	c->log_level = LOG_LEVEL_INFO;
 	c->max_auth_failures = SERVER_DEFAULT_MAX_AUTH_FAILURES;
 	c->auth_failure_delay = SERVER_DEFAULT_AUTH_FAILURE_DELAY;

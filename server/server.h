@@ -78,6 +78,11 @@ struct server_config {
 	uint64_t max_literal_size;
 	unsigned idle_timeout;  /* seconds */
 	unsigned login_timeout; /* seconds */
+	/* IDLE: seconds between "* OK Still here"; mailbox_watch = poll
+	 * (never inotify); seconds between checks without inotify. */
+	unsigned idle_keepalive;
+	bool mailbox_watch_poll;
+	unsigned mailbox_poll_interval;
 	enum log_level log_level;
 	unsigned max_auth_failures;
 	unsigned auth_failure_delay; /* seconds; 0 disables the delay */
@@ -90,6 +95,9 @@ struct server_config {
 #define SERVER_DEFAULT_MAX_CONNECTIONS_PER_IP 20
 #define SERVER_DEFAULT_IDLE_TIMEOUT (30 * 60)
 #define SERVER_DEFAULT_LOGIN_TIMEOUT 60
+/* Dovecot's imap_idle_notify_interval and mailbox_idle_check_interval. */
+#define SERVER_DEFAULT_IDLE_KEEPALIVE (2 * 60)
+#define SERVER_DEFAULT_MAILBOX_POLL_INTERVAL 30
 #define SERVER_DEFAULT_MAX_AUTH_FAILURES 3
 #define SERVER_DEFAULT_AUTH_FAILURE_DELAY 2
 /* The largest file config_load() and passwd_load() read. */

@@ -49,6 +49,9 @@ empty_file_gives_defaults(void **state)
 	assert_int_equal(c.max_literal_size, 64 * 1024 * 1024);
 	assert_int_equal(c.idle_timeout, 1800);
 	assert_int_equal(c.login_timeout, 60);
+	assert_int_equal(c.idle_keepalive, 120);
+	assert_false(c.mailbox_watch_poll);
+	assert_int_equal(c.mailbox_poll_interval, 30);
 	assert_int_equal(c.log_level, LOG_LEVEL_INFO);
 	assert_int_equal(c.max_auth_failures, 3);
 	assert_int_equal(c.auth_failure_delay, 2);
@@ -78,6 +81,9 @@ every_key_is_read(void **state)
 				   "max_literal_size = 1G\n"
 				   "idle_timeout = 2h\n"
 				   "login_timeout = 90s\n"
+				   "idle_keepalive = 5m\n"
+				   "mailbox_watch = poll\n"
+				   "mailbox_poll_interval = 10s\n"
 				   "log_level = debug\n"
 				   "max_auth_failures = 5\n"
 				   "\tauth_failure_delay=0   \r\n";
@@ -113,6 +119,9 @@ every_key_is_read(void **state)
 	assert_int_equal(c.max_literal_size, 1024 * 1024 * 1024);
 	assert_int_equal(c.idle_timeout, 7200);
 	assert_int_equal(c.login_timeout, 90);
+	assert_int_equal(c.idle_keepalive, 300);
+	assert_true(c.mailbox_watch_poll);
+	assert_int_equal(c.mailbox_poll_interval, 10);
 	assert_int_equal(c.log_level, LOG_LEVEL_DEBUG);
 	assert_int_equal(c.max_auth_failures, 5);
 	assert_int_equal(c.auth_failure_delay, 0);
@@ -214,6 +223,12 @@ errors_name_file_and_line(void **state)
 		{"zero login timeout", "login_timeout = 0\n",
 		 "/etc/im/test.conf:1: login_timeout: duration out of range: "
 		 "'0'"},
+		{"zero keepalive", "idle_keepalive = 0\n",
+		 "/etc/im/test.conf:1: idle_keepalive: duration out of range: "
+		 "'0'"},
+		{"bad mailbox watch", "mailbox_watch = fanotify\n",
+		 "/etc/im/test.conf:1: mailbox_watch: expected inotify or "
+		 "poll: 'fanotify'"},
 		{"long failure delay", "auth_failure_delay = 1h\n",
 		 "/etc/im/test.conf:1: auth_failure_delay: duration out of "
 		 "range: '1h'"},

@@ -95,7 +95,7 @@ make_cfg(enum cfg_kind kind, struct imap_config *cfg)
 #define CAPS_PRE "IMAP4rev1 LITERAL+ SASL-IR ID"
 #define CAPS_INSECURE CAPS_PRE " LOGINDISABLED"
 #define CAPS_SECURE CAPS_PRE " AUTH=PLAIN AUTH=LOGIN"
-#define CAPS_POST "IMAP4rev1 LITERAL+ ID UNSELECT CHILDREN"
+#define CAPS_POST "IMAP4rev1 LITERAL+ ID UNSELECT CHILDREN MOVE IDLE"
 #define LOGGED_IN "OK [CAPABILITY " CAPS_POST "] Logged in\r\n"
 #define AUTH_FAILED "NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"
 #define PRIVACY                                                                \
