@@ -229,13 +229,15 @@ int md_box_set_flags(struct md_box *box, const uint32_t *uids, size_t count,
 int md_box_expunge(struct md_box *box, const uint32_t *uids, size_t count,
 		   struct md_uids *expunged_r);
 
-/* A read-only view of a message's bytes (mmap'd; data is not
- * NUL-terminated; size 0 gives a non-NULL empty data). */
+/* A read-only view of a message's bytes (read into memory when small,
+ * mmap'd when big; data is not NUL-terminated; size 0 gives a non-NULL
+ * empty data). */
 struct md_view {
 	const char *data;
 	size_t size;
 	void *map_;      /* private */
 	size_t map_len_; /* private */
+	void *copy_;     /* private */
 };
 /* Map the message with uid. Errors: NOTFOUND (uid not in the box),
  * EXPUNGED (its file is gone), INTERNAL. */

@@ -29,9 +29,10 @@ b64val(unsigned char c)
 int
 mime_decode_base64(struct buf *out, const unsigned char *s, size_t len)
 {
+	unsigned char chunk[768];
 	uint32_t acc = 0;
 	unsigned bits = 0;
-	size_t i;
+	size_t i, n = 0;
 
 	for (i = 0; i < len && s[i] != '='; i++) {
 		int v = b64val(s[i]);
@@ -44,11 +45,16 @@ mime_decode_base64(struct buf *out, const unsigned char *s, size_t len)
 		bits += 6;
 		if (bits >= 8) {
 			bits -= 8;
-			if (buf_putc(out, (char)((acc >> bits) & 0xFF)) < 0)
+			chunk[n++] = (unsigned char)((acc >> bits) & 0xFF);
+		}
+		/* Bytes go out a chunk at a time, not one call each. */
+		if (n == sizeof(chunk)) {
+			if (buf_append(out, chunk, n) < 0)
 				return -1;
+			n = 0;
 		}
 	}
-	return 0;
+	return buf_append(out, chunk, n);
 }
 
 static int
@@ -86,17 +92,27 @@ mime_decode_qp(struct buf *out, const unsigned char *s, size_t len)
 	int h, l;
 
 	while (i < len) {
-		char c = (char)s[i];
+		const unsigned char *eq = memchr(s + i, '=', len - i);
+		size_t run = eq == NULL ? len - i : (size_t)(eq - (s + i));
+		char c;
 
-		if (s[i] == '=' && i + 2 < len && (h = hexval(s[i + 1])) >= 0 &&
+		/* The bytes up to the next "=" are literal: one append. */
+		if (buf_append(out, s + i, run) < 0)
+			return -1;
+		i += run;
+		if (i == len)
+			break;
+		if (i + 2 < len && (h = hexval(s[i + 1])) >= 0 &&
 		    (l = hexval(s[i + 2])) >= 0) {
 			c = (char)(h * 16 + l);
 			i += 3;
-		} else if (s[i] == '=' && (n = soft_break(s, i, len)) > 0) {
+		} else if ((n = soft_break(s, i, len)) > 0) {
 			i += n;
 			continue;
-		} else
+		} else {
+			c = '=';
 			i++;
+		}
 		if (buf_putc(out, c) < 0)
 			return -1;
 	}
@@ -122,26 +138,40 @@ fold(unsigned char *s, size_t len)
 	}
 }
 
-bool
-mime_text_contains(const unsigned char *hay, size_t hay_len, const char *needle)
+/* Is needle in hay, both folded? hay is folded in place: the callers own
+ * it as scratch. */
+static bool
+contains_folding(unsigned char *hay, size_t hay_len, const char *needle)
 {
 	size_t nlen = strlen(needle);
-	unsigned char *h, *n;
+	unsigned char *n;
 	bool found;
 
 	if (nlen == 0)
 		return true;
 	if (nlen > hay_len)
 		return false;
-	h = xmalloc(hay_len);
 	n = xmalloc(nlen + 1);
-	memcpy(h, hay, hay_len);
 	memcpy(n, needle, nlen + 1);
-	fold(h, hay_len);
+	fold(hay, hay_len);
 	fold(n, nlen);
-	found = memmem(h, hay_len, n, nlen) != NULL;
-	free(h);
+	found = memmem(hay, hay_len, n, nlen) != NULL;
 	free(n);
+	return found;
+}
+
+bool
+mime_text_contains(const unsigned char *hay, size_t hay_len, const char *needle)
+{
+	unsigned char *h;
+	bool found;
+
+	if (strlen(needle) > hay_len)
+		return false;
+	h = xmalloc(hay_len + 1);
+	memcpy(h, hay, hay_len);
+	found = contains_folding(h, hay_len, needle);
+	free(h);
 	return found;
 }
 
@@ -240,16 +270,14 @@ mime_search_message(struct arena *a, const struct mime_message *m,
 	buf_init(&text, 0);
 	if (where == MIME_SEARCH_HEADER) {
 		any = header_text(&text, a, m, m->root, header_name);
-		found = any && mime_text_contains(
-				       (const unsigned char *)buf_cstr(&text),
-				       text.len, needle);
+		found = any && contains_folding((unsigned char *)text.data,
+						text.len, needle);
 	} else {
 		if (where == MIME_SEARCH_TEXT)
 			(void)header_text(&text, a, m, m->root, NULL);
 		body_text(&text, a, m, m->root, where == MIME_SEARCH_TEXT);
-		found = mime_text_contains(
-			(const unsigned char *)buf_cstr(&text), text.len,
-			needle);
+		found = contains_folding((unsigned char *)text.data, text.len,
+					 needle);
 	}
 	buf_free(&text);
 	/* The decoded strings are scratch: give their memory back. */

@@ -444,6 +444,7 @@ imap_cmd_handler cmd_authenticate;
 imap_cmd_handler cmd_id;
 imap_cmd_handler cmd_starttls;
 imap_cmd_handler cmd_select; /* SELECT and EXAMINE */
+imap_cmd_handler cmd_search; /* SEARCH and UID SEARCH */
 imap_cmd_handler cmd_close;
 imap_cmd_handler cmd_unselect;
 imap_cmd_handler cmd_expunge; /* EXPUNGE and UID EXPUNGE */
@@ -455,7 +456,10 @@ imap_cmd_handler cmd_rename;
 imap_cmd_handler cmd_subscribe; /* SUBSCRIBE and UNSUBSCRIBE */
 imap_cmd_handler cmd_list;      /* LIST and LSUB */
 imap_cmd_handler cmd_status;
-imap_cmd_handler cmd_move; /* MOVE and UID MOVE */
+imap_cmd_handler cmd_fetch; /* FETCH and UID FETCH */
+imap_cmd_handler cmd_store; /* STORE and UID STORE */
+imap_cmd_handler cmd_copy;  /* COPY and UID COPY */
+imap_cmd_handler cmd_move;  /* MOVE and UID MOVE */
 
 /* cmd-append.c: the framer's hooks for APPEND's message literal, and the
  * reset (abort of an unfinished append) run after every command and at

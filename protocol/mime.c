@@ -548,7 +548,7 @@ parse_part(struct parse_ctx *c, struct mime_part *p, size_t start, size_t end,
 struct mime_message *
 mime_parse(struct arena *a, const unsigned char *data, size_t len)
 {
-	struct parse_ctx c;
+	struct parse_ctx c = {0};
 	struct mime_message *msg = arena_calloc(a, 1, sizeof(*msg));
 
 	msg->data = data;

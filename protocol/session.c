@@ -48,9 +48,8 @@ imap_capability_append(const struct imap_session *s, struct buf *b)
 
 	if (s->state != IMAP_STATE_NOT_AUTH) {
 		/* no max on b */
-		(void)buf_puts(b,
-			       "IMAP4rev1 LITERAL+ ID UNSELECT CHILDREN MOVE "
-			       "IDLE");
+		(void)buf_puts(b, "IMAP4rev1 LITERAL+ ID UNSELECT CHILDREN "
+				  "UIDPLUS MOVE IDLE");
 		return;
 	}
 	ret = buf_puts(b, "IMAP4rev1 LITERAL+ SASL-IR ID");
@@ -251,6 +250,20 @@ handle_event(struct imap_session *s, enum imap_frame_event ev)
 	return IMAP_STATUS_CONTINUE;
 }
 
+/* After max_bad_commands BADs in a row (0: no limit) say BYE. Returns
+ * true when the session must close. */
+static bool
+too_many_bad(struct imap_session *s)
+{
+	if (s->cfg.limits.max_bad_commands == 0 ||
+	    s->bad_in_row < s->cfg.limits.max_bad_commands)
+		return false;
+	log_info("disconnecting: %u invalid commands in a row", s->bad_in_row);
+	imap_resp_untagged(s, IMAP_RESP_BYE, NULL,
+			   "Too many invalid commands.");
+	return true;
+}
+
 enum imap_status
 imap_session_input(struct imap_session *s, const void *data, size_t len)
 {
@@ -265,7 +278,11 @@ imap_session_input(struct imap_session *s, const void *data, size_t len)
 		n = imap_frame_feed(&s->frame, p, len, &ev);
 		p += n;
 		len -= n;
-		st = handle_event(s, ev);
+		/* A BAD from the framer's hook (an APPEND refused as its
+		 * literal began) counts before whatever event the rest of
+		 * the bytes produced, so the answer never depends on how
+		 * the input was cut into chunks. */
+		st = too_many_bad(s) ? IMAP_STATUS_CLOSE : handle_event(s, ev);
 		/* A sync outside a handler (an APPEND refused from the
 		 * framer's hook) may have said BYE too. */
 		if (s->must_close)
@@ -278,16 +295,8 @@ imap_session_input(struct imap_session *s, const void *data, size_t len)
 			imap_append_reset(s);
 		}
 		arena_reset(s->arena);
-		/* max_bad_commands 0 means no limit. */
-		if (st == IMAP_STATUS_CONTINUE &&
-		    s->cfg.limits.max_bad_commands != 0 &&
-		    s->bad_in_row >= s->cfg.limits.max_bad_commands) {
-			log_info("disconnecting: %u invalid commands in a row",
-				 s->bad_in_row);
-			imap_resp_untagged(s, IMAP_RESP_BYE, NULL,
-					   "Too many invalid commands.");
+		if (st == IMAP_STATUS_CONTINUE && too_many_bad(s))
 			st = IMAP_STATUS_CLOSE;
-		}
 	}
 	if (st == IMAP_STATUS_STARTTLS) {
 		/* Whatever followed STARTTLS was sent in clear before the

@@ -2,17 +2,20 @@
  * input drives a whole session with fake hooks, whole and split in two,
  * and both must answer the same; the first byte picks the connection
  * kind, the limits and the split.
- * When the input is one command line it also goes straight to the parser
- * and through every typed getter. No input may crash or leak.
+ * When the input is one command line it also goes straight to the parser,
+ * through every typed getter and through the SEARCH program parser. No
+ * input may crash or leak.
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "protocol/imap-private.h"
+#include "protocol/search-private.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -98,10 +101,15 @@ run_sessions(uint8_t mode, const uint8_t *data, size_t size)
 	tls = run_session(mode, data, size, size, &whole);
 	tls |= run_session(mode, data, size,
 			   (size_t)((mode >> 4) & 7) * size / 8, &split);
-	if (!tls &&
-	    (whole.len != split.len ||
-	     (whole.len > 0 && memcmp(whole.data, split.data, whole.len) != 0)))
+	if (!tls && (whole.len != split.len ||
+		     (whole.len > 0 &&
+		      memcmp(whole.data, split.data, whole.len) != 0))) {
+		/* Show both answers, so a crasher explains itself. */
+		(void)fprintf(stderr,
+			      "mode 0x%02x\n--- whole:\n%s\n--- split:\n%s\n",
+			      mode, buf_cstr(&whole), buf_cstr(&split));
 		abort();
+	}
 	buf_free(&whole);
 	buf_free(&split);
 }
@@ -151,8 +159,13 @@ run_parser(const uint8_t *data, size_t size)
 	imap_limits_default(&lim);
 	a = arena_new();
 	if (imap_parse_command(a, &lim, (const char *)data, size, &cmd,
-			       &error) == IMAP_PARSE_OK)
+			       &error) == IMAP_PARSE_OK) {
+		struct search_key *root;
+
 		try_getters(a, cmd.args, cmd.count);
+		/* Every line is also tried as a search program. */
+		(void)search_parse(a, &lim, cmd.args, cmd.count, &root, &error);
+	}
 	arena_free(&a);
 }
 

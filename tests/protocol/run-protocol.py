@@ -332,6 +332,31 @@ def many_small_literals_cannot_grow_one_command_without_bound():
 
 
 @test
+def client_that_stops_reading_is_dropped_after_idle_timeout():
+    """idle_timeout also bounds how long a write to a client that stopped
+    reading may block (imapmoved.conf(5)): the session must end on its own
+    while the client never reads."""
+    with Env(config=["idle_timeout = 1"]) as env:
+        proc, c = env.start_inetd()
+        c.greeting()
+        c.login()
+        data = b"".join(b"n%d NOOP\r\n" % i for i in range(200000))
+
+        def writer():
+            try:
+                c.send(data, timeout=60)
+            except TestFailure:
+                pass  # the server hung up: expected
+
+        t = threading.Thread(target=writer)
+        t.start()
+        proc.wait(timeout=20)
+        t.join(60)
+        c.close()
+        env.check_exit(proc)
+
+
+@test
 def sigterm_to_session_sends_bye_and_closes():
     with Env() as env:
         proc, c = env.start_inetd()
@@ -618,6 +643,87 @@ def token_soup_never_crashes_and_each_session_resyncs():
 @test
 def authenticated_token_soup_never_crashes_and_each_session_resyncs():
     token_soup(2026, authed_soup_line, login=True)
+
+
+@test
+def passwd_edits_apply_at_the_next_login():
+    with Env() as env:
+        proc, c = env.start_inetd()
+        c.greeting()
+        with open(env.passwd, "a") as f:
+            f.write("newbie:{PLAIN}nb-pw:%d:%d::%s::\n" % (env.uid, env.gid, env.home("demo")))
+        c.command("a", "LOGIN newbie nb-pw", expect="OK")
+    with Env() as env:
+        proc, c = env.start_inetd()
+        c.greeting()
+        good = open(env.passwd).read()
+        with open(env.passwd, "a") as f:
+            f.write("a line without fields\n")
+        # A malformed file fails every login with a temporary error (not
+        # AUTHENTICATIONFAILED), until it is fixed.
+        _, tagged = c.command("a", "LOGIN demo secret")
+        if not tagged.startswith(b"a NO [UNAVAILABLE]"):
+            fail("LOGIN with a malformed passwd file: %s" % show(tagged))
+        with open(env.passwd, "w") as f:
+            f.write(good)
+        c.command("b", "LOGIN demo secret", expect="OK")
+
+
+@test
+def passwd_empty_uid_gid_home_use_the_config_defaults():
+    if os.geteuid() != 0:
+        raise Skip("not running as root: uid and gid are ignored")
+    with Env(config=["default_uid = 65534", "default_gid = nogroup"]) as env:
+        with open(env.passwd, "a") as f:
+            f.write("virt@example.org:{PLAIN}virt-pw::::::\n")
+        vhome = env.path("vhome")
+        os.makedirs(os.path.join(vhome, "example.org", "virt"))
+        for d, _, _ in os.walk(vhome):
+            os.chown(d, 65534, 65534)
+        proc, c = env.start_inetd(extra=["default_home = %s/%%d/%%n" % vhome])
+        c.greeting()
+        c.command("a", "LOGIN virt@example.org virt-pw", expect="OK")
+        uids, gids, _ = proc_ids(proc.pid)
+        if set(uids) != {65534} or set(gids) != {65534}:
+            fail("defaults not applied: Uid %s Gid %s" % (uids, gids))
+    with Env() as env:
+        # No uid in the file and no default: that user cannot log in.
+        with open(env.passwd, "a") as f:
+            f.write("noids:{PLAIN}noids-pw::::%s::\n" % env.home("demo"))
+        proc, c = env.start_inetd()
+        c.greeting()
+        _, tagged = c.command("a", "LOGIN noids noids-pw")
+        if status_of(tagged) == b"OK":
+            fail("a user without uid logged in as root's child: %s" % show(tagged))
+
+
+@test
+def user_names_that_would_escape_the_maildir_template_are_refused():
+    bad = ["..", ".", "a/b", "x/../y", "a@b/c", "a@..", "..@x"]
+    with Env() as env:
+        with open(env.passwd, "a") as f:
+            for u in bad + ["ok@dom"]:
+                f.write("%s:{PLAIN}pw:%d:%d::%s::\n" % (u, env.uid, env.gid, env.home("demo")))
+        mail = env.path("mail")
+        os.makedirs(mail)
+        os.chown(mail, env.uid, env.gid)
+        lines = [l for l in env.base_config() if not l.startswith("maildir")]
+        conf_lines = lines + ["maildir = %s/%%d/%%n" % mail]
+        for u in bad + ["ok@dom"]:
+            env.config = []
+            conf = env.write_config(lines=conf_lines)
+            proc = env.spawn([BIN, "-i", "-c", conf], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE)
+            out, _ = proc.p.communicate(b'a LOGIN "%s" pw\r\nb LOGOUT\r\n' % u.encode(),
+                                        timeout=10)
+            ok = b"\r\na OK" in out
+            if u == "ok@dom" and not ok:
+                fail("LOGIN ok@dom refused: %s" % show(out))
+            if u != "ok@dom" and ok:
+                fail("LOGIN %r accepted with maildir = %s/%%d/%%n: %s" % (u, mail, show(out)))
+        made = sorted(os.listdir(mail))
+        if made != ["dom"]:
+            fail("%s holds %s, expected only dom/" % (mail, made))
 
 
 # ---------------------------------------------------------------------------
