@@ -57,8 +57,8 @@ mime_decode_base64(struct buf *out, const unsigned char *s, size_t len)
 	return buf_append(out, chunk, n);
 }
 
-static int
-hexval(unsigned char c)
+int
+mime_hexval(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -102,8 +102,8 @@ mime_decode_qp(struct buf *out, const unsigned char *s, size_t len)
 		i += run;
 		if (i == len)
 			break;
-		if (i + 2 < len && (h = hexval(s[i + 1])) >= 0 &&
-		    (l = hexval(s[i + 2])) >= 0) {
+		if (i + 2 < len && (h = mime_hexval(s[i + 1])) >= 0 &&
+		    (l = mime_hexval(s[i + 2])) >= 0) {
 			c = (char)(h * 16 + l);
 			i += 3;
 		} else if ((n = soft_break(s, i, len)) > 0) {

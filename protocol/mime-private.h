@@ -201,6 +201,8 @@ bool mime_charset_to_utf8(struct buf *out, const char *cs,
 
 /* Transfer decodings, appending to out. Invalid input is skipped, never
  * an error. Return 0, or -1 when out exceeds its maximum. */
+/* The value of hex digit c (either case), or -1. */
+int mime_hexval(unsigned char c);
 int mime_decode_base64(struct buf *out, const unsigned char *s, size_t len);
 int mime_decode_qp(struct buf *out, const unsigned char *s, size_t len);
 

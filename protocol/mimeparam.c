@@ -98,26 +98,14 @@ split_attribute(struct arena *a, const char *attr, size_t n,
 	r->is_extended = p < attr + n && *p == '*';
 }
 
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static void
 pct_decode(struct buf *out, const char *s)
 {
 	for (; *s != '\0'; s++) {
 		int h, l;
 
-		if (*s == '%' && (h = hexval((unsigned char)s[1])) >= 0 &&
-		    (l = hexval((unsigned char)s[2])) >= 0) {
+		if (*s == '%' && (h = mime_hexval((unsigned char)s[1])) >= 0 &&
+		    (l = mime_hexval((unsigned char)s[2])) >= 0) {
 			(void)buf_putc(out, (char)(h * 16 + l));
 			s += 2;
 		} else

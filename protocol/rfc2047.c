@@ -109,18 +109,6 @@ mime_charset_to_utf8(struct buf *out, const char *cs, const unsigned char *s,
 	return true;
 }
 
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Q encoding (RFC 2047 section 4.2): "_" is a space, =XX a byte. */
 static void
 decode_q(struct buf *out, const char *s, size_t len)
@@ -132,8 +120,8 @@ decode_q(struct buf *out, const char *s, size_t len)
 		if (s[i] == '_')
 			(void)buf_putc(out, ' ');
 		else if (s[i] == '=' && i + 2 < len &&
-			 (h = hexval((unsigned char)s[i + 1])) >= 0 &&
-			 (l = hexval((unsigned char)s[i + 2])) >= 0) {
+			 (h = mime_hexval((unsigned char)s[i + 1])) >= 0 &&
+			 (l = mime_hexval((unsigned char)s[i + 2])) >= 0) {
 			(void)buf_putc(out, (char)(h * 16 + l));
 			i += 2;
 		} else
