@@ -139,6 +139,10 @@ format:
 lint:
 	@sh tools/lint.sh
 
+bench: deps
+	$(MAKE) imapmoved build/rel/tests/tools/bench-rename
+	$(PYTHON) tests/bench/bench.py
+
 clean:
 	rm -rf build imapmoved
 
