@@ -128,6 +128,7 @@ void config_free(struct server_config *c);
 /* Expand tmpl: %u user, %n its local part (before the first '@'), %d its
  * domain (after it, "" without one), %h home, %% a percent sign. The
  * values put in for %u, %n and %d must not contain '/' nor be "." or
+ * "..", a path component they are part of must not end up empty, "." or
  * "..", %h needs a non-empty home, and the result must be an absolute
  * path. Returns 0 and a malloc'd *path_r (caller frees), or -1 with a
  * static reason in *why_r. home may be NULL. */
