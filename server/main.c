@@ -101,7 +101,8 @@ check_config(const struct server_config *cfg)
 	char err[512];
 	int status = 0;
 
-	if (passwd_load(cfg->passwd_file, &pf, err, sizeof(err)) < 0) {
+	if (passwd_load(cfg->passwd_file, &pf, err, sizeof(err)) < 0 ||
+	    passwd_check(pf, cfg->passwd_file, err, sizeof(err)) < 0) {
 		if (cfg->passwd_file_line != 0)
 			(void)fprintf(stderr, "%s:%u: passwd_file: %s\n",
 				      cfg->path, cfg->passwd_file_line, err);

@@ -168,6 +168,14 @@ int passwd_parse(const char *name, const char *text, size_t len,
 		 struct passwd_file **pf_r, char *err, size_t errlen);
 int passwd_load(const char *path, struct passwd_file **pf_r, char *err,
 		size_t errlen);
+/* The reason entry e can never log in although its line parses ("uid 0
+ * is not allowed": mail is never served as root), or NULL when it can.
+ * Login refuses such an entry like a wrong password; -t reports it. */
+const char *passwd_entry_problem(const struct passwd_entry *e);
+/* -t's check of every entry: 0, or -1 with "NAME:LINE: reason" in err
+ * for the first entry passwd_entry_problem() refuses. */
+int passwd_check(const struct passwd_file *pf, const char *name, char *err,
+		 size_t errlen);
 /* Free; accepts NULL, sets *pfp to NULL. Wipes the secrets. */
 void passwd_free(struct passwd_file **pfp);
 /* The entry for user (exact match), or NULL. Owned by pf. */

@@ -317,6 +317,36 @@ def config_check_accepts_tls_files():
             raise Fail("rc %d, stderr %r" % (r.returncode, r.stderr))
 
 
+@test
+def config_check_refuses_a_uid_0_passwd_line():
+    with World() as w:
+        conf = w.config([])
+        with open(w.path("passwd"), "a") as f:
+            f.write("toor:{PLAIN}x:0:0::/root::\n")
+        r = subprocess.run([BIN, "-t", "-c", conf], capture_output=True)
+        err = r.stderr.decode()
+        want = w.path("passwd") + ":2: uid 0 is not allowed"
+        if r.returncode != 1 or want not in err:
+            raise Fail("rc %d, stderr %r" % (r.returncode, err))
+
+
+@test
+def uid_0_account_gets_a_plain_login_failure():
+    with World() as w:
+        with open(w.path("passwd"), "a") as f:
+            f.write("toor:{PLAIN}x:0:0::/root::\n")
+        port = free_port()
+        p, _ = start_standalone(w, ["listen = 127.0.0.1:%d" % port], port)
+        c = connect(port)
+        c.line()
+        r = c.cmd(b"a LOGIN toor x")
+        if not r.startswith(b"a NO [AUTHENTICATIONFAILED]"):
+            raise Fail("uid 0 login answered %r" % r)
+        wait_for(lambda: "uid 0 is not allowed" in w.log(p), "the log line")
+        if not c.cmd(b"b LOGIN ann s3cret").startswith(b"b OK"):
+            raise Fail("the session did not survive the refusal")
+
+
 def main():
     passed = failed = skipped = 0
     for fn in TESTS:
