@@ -305,6 +305,11 @@ size_t conn_table_count_ip(const struct conn_table *t,
 			   const struct sockaddr *sa, socklen_t len);
 /* Send sig to every child. */
 void conn_table_kill(const struct conn_table *t, int sig);
+/* Reap the children in t as they end (waitpid(pid, WNOHANG), checked
+ * every 50 ms) for at most ms milliseconds; a child that is gone or no
+ * child of ours leaves the table. Never blocks longer than ms. Logs each
+ * child still running at the end and returns how many there are. */
+size_t conn_table_wait(struct conn_table *t, unsigned ms);
 
 /* ---- listen.c ---- */
 
