@@ -68,7 +68,7 @@ failed(struct auth_state *st, const char *user, const char *reason)
 	log_safe(user, name, sizeof(name));
 	log_info("login failed: user=%s reason=\"%s\" failures=%u", name,
 		 reason, st->failures);
-	sleep_secs(
+	(st->delay != NULL ? st->delay : sleep_secs)(
 		auth_failure_delay(st->cfg->auth_failure_delay, st->failures),
 		st->stop);
 	return AUTH_OUTCOME_FAIL;

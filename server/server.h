@@ -206,11 +206,17 @@ enum auth_outcome {
 	AUTH_OUTCOME_FATAL,    /* privileges half dropped: end the session */
 };
 
+/* Sleeps the failure delay of secs seconds (0: none), cut short when
+ * *stop is set (stop may be NULL). */
+typedef void auth_delay_fn(unsigned secs, volatile sig_atomic_t *stop);
+
 struct auth_state {
 	const struct server_config *cfg;
 	unsigned failures;
 	/* When set (SIGTERM), a failure delay is cut short. */
 	volatile sig_atomic_t *stop;
+	/* NULL: sleep for real. Tests record the delays instead. */
+	auth_delay_fn *delay;
 };
 
 /* Check user/pass against the passwd file, and on success drop privileges

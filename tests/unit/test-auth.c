@@ -77,6 +77,61 @@ failure_delay_doubles_up_to_the_cap(void **state)
 	}
 }
 
+static unsigned delays[8];
+static size_t n_delays;
+
+static void
+record_delay(unsigned secs, volatile sig_atomic_t *stop)
+{
+	(void)stop;
+	assert_true(n_delays < sizeof(delays) / sizeof(delays[0]));
+	delays[n_delays++] = secs;
+}
+
+/* auth_login() sleeps auth_failure_delay(base, n) after the n-th failed
+ * login of a session, whatever failed (unknown user, wrong password), and
+ * nothing at all with auth_failure_delay = 0. */
+static void
+failed_logins_wait_longer_each_time(void **state)
+{
+	static const struct {
+		unsigned base;
+		unsigned want[6];
+	} cases[] = {
+		{2, {2, 4, 8, 16, 30, 30}},
+		{1, {1, 2, 4, 8, 16, 30}},
+		{0, {0, 0, 0, 0, 0, 0}},
+	};
+	struct server_config c;
+	struct auth_state st;
+	char *maildir = NULL, *user = NULL;
+	size_t i, k;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		config_for_test(&c);
+		c.auth_failure_delay = cases[i].base;
+		memset(&st, 0, sizeof(st));
+		st.cfg = &c;
+		st.delay = record_delay;
+		n_delays = 0;
+		for (k = 0; k < 6; k++)
+			assert_int_equal(auth_login(&st, NULL,
+						    k % 2 ? "alice" : "mallory",
+						    "nope", &maildir, &user),
+					 AUTH_OUTCOME_FAIL);
+		assert_int_equal(n_delays, 6);
+		for (k = 0; k < 6; k++) {
+			if (delays[k] != cases[i].want[k])
+				fail_msg("base %u, failure %zu: slept %u, "
+					 "want %u",
+					 cases[i].base, k + 1, delays[k],
+					 cases[i].want[k]);
+		}
+		config_free(&c);
+	}
+}
+
 static void
 unknown_user_and_wrong_password_fail_alike(void **state)
 {
@@ -130,7 +185,7 @@ login_in_child(struct server_config *c, const char *user, const char *pass,
 	       enum auth_outcome want, uid_t want_uid, gid_t want_gid,
 	       const char *want_maildir)
 {
-	struct auth_state st = {c, 0, NULL};
+	struct auth_state st = {c, 0, NULL, NULL};
 	char *maildir = NULL, *canon = NULL;
 	enum auth_outcome r;
 	int status;
@@ -245,6 +300,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(failure_delay_doubles_up_to_the_cap),
+		cmocka_unit_test(failed_logins_wait_longer_each_time),
 		cmocka_unit_test(unknown_user_and_wrong_password_fail_alike),
 		cmocka_unit_test(missing_passwd_file_is_a_temporary_failure),
 		cmocka_unit_test(root_login_drops_to_the_users_ids),
