@@ -14,7 +14,10 @@ enum log_level {
 };
 
 /* Start logging as ident, to stderr when to_stderr, else syslog LOG_MAIL.
- * Before log_open() is called messages go to stderr at level INFO. */
+ * Before log_open() is called messages go to stderr at level INFO. When
+ * stderr is not a terminal and is the stream JOURNAL_STREAM names (as
+ * systemd sets it), each stderr line starts with its sd-daemon priority:
+ * "<3>" error, "<4>" warn, "<6>" info, "<7>" debug. */
 void log_open(const char *ident, bool to_stderr, enum log_level level);
 void log_set_level(enum log_level level);
 /* Parse "error", "warn", "info" or "debug". Returns 0 or -1. */

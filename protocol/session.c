@@ -52,13 +52,15 @@ imap_capability_append(const struct imap_session *s, struct buf *b)
 				  "UIDPLUS MOVE IDLE");
 		return;
 	}
-	ret = buf_puts(b, "IMAP4rev1 LITERAL+ SASL-IR ID");
+	ret = buf_puts(b, "IMAP4rev1 LITERAL+ ID");
 	if (ret == 0 && s->cfg.starttls_available && !s->tls_active)
 		ret = buf_puts(b, " STARTTLS");
+	/* SASL-IR (RFC 4959) goes with the mechanisms: under LOGINDISABLED
+	 * no AUTH= is offered, so there is nothing to send one to. */
 	if (ret == 0 && !s->is_secure && !s->cfg.plaintext_auth)
 		ret = buf_puts(b, " LOGINDISABLED");
 	else if (ret == 0)
-		ret = buf_puts(b, " AUTH=PLAIN AUTH=LOGIN");
+		ret = buf_puts(b, " AUTH=PLAIN AUTH=LOGIN SASL-IR");
 	(void)ret; /* b has no maximum: appends cannot fail */
 }
 

@@ -68,7 +68,7 @@ failed(struct auth_state *st, const char *user, const char *reason)
 	log_safe(user, name, sizeof(name));
 	log_info("login failed: user=%s reason=\"%s\" failures=%u", name,
 		 reason, st->failures);
-	sleep_secs(
+	(st->delay != NULL ? st->delay : sleep_secs)(
 		auth_failure_delay(st->cfg->auth_failure_delay, st->failures),
 		st->stop);
 	return AUTH_OUTCOME_FAIL;
@@ -152,6 +152,7 @@ auth_login(struct auth_state *st, const char *authzid, const char *user,
 	struct passwd_file *pf = NULL;
 	const struct passwd_entry *e;
 	enum auth_outcome r;
+	const char *why;
 	char err[512];
 	int v;
 
@@ -175,6 +176,12 @@ auth_login(struct auth_state *st, const char *authzid, const char *user,
 		/* No proxy logins: acting as another user is refused like a
 		 * wrong password. */
 		r = failed(st, user, "authorization identity differs");
+	} else if ((why = passwd_entry_problem(e)) != NULL) {
+		/* The client learns no more than from a wrong password; the
+		 * admin reads why in the log (and from -t). */
+		log_error("login: user %s on line %u: %s", e->user, e->line,
+			  why);
+		r = failed(st, user, why);
 	} else {
 		r = succeeded(st, e, maildir_r, user_r);
 	}

@@ -8,7 +8,10 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 
+#include "lib/log.h"
 #include "lib/mem.h"
 
 struct conn_child {
@@ -123,4 +126,43 @@ conn_table_kill(const struct conn_table *t, int sig)
 
 	for (i = 0; i < t->n; i++)
 		(void)kill(t->children[i].pid, sig);
+}
+
+/* Reap, without blocking, every child in t that has ended. */
+static void
+reap_ended(struct conn_table *t)
+{
+	size_t i = 0;
+
+	while (i < t->n) {
+		/* waitpid on each pid, not -1: a child we did not start (one
+		 * inherited across exec) must not be waited for here. A pid
+		 * that is no child of ours (ECHILD) is gone too. */
+		if (waitpid(t->children[i].pid, NULL, WNOHANG) != 0)
+			t->children[i] = t->children[--t->n];
+		else
+			i++;
+	}
+}
+
+size_t
+conn_table_wait(struct conn_table *t, unsigned ms)
+{
+	const struct timespec tick = {0, 50 * 1000 * 1000};
+	unsigned waited = 0;
+	size_t i;
+
+	reap_ended(t);
+	while (t->n > 0 && waited < ms) {
+		/* Polling: a blocking waitpid() could wait forever on a
+		 * process stuck in the kernel, which even SIGKILL cannot end.
+		 */
+		(void)nanosleep(&tick, NULL); /* EINTR only shortens a tick */
+		waited += 50;
+		reap_ended(t);
+	}
+	for (i = 0; i < t->n; i++)
+		log_error("session process %ld is still running after %u ms",
+			  (long)t->children[i].pid, ms);
+	return t->n;
 }

@@ -24,6 +24,8 @@
 
 /* Seconds children get to say BYE after SIGTERM before SIGKILL. */
 #define LISTEN_STOP_GRACE 10
+/* Milliseconds to reap children after SIGKILL before exiting anyway. */
+#define LISTEN_KILL_WAIT_MS 5000
 #define LISTEN_BACKLOG 128
 
 struct lsock {
@@ -426,7 +428,6 @@ stop(struct listener *l)
 {
 	struct timespec one = {1, 0};
 	int waited = 0;
-	pid_t pid;
 
 	close_socks(l);
 	log_info("shutting down, %zu sessions open",
@@ -439,9 +440,10 @@ stop(struct listener *l)
 	}
 	if (conn_table_count(l->children) > 0) {
 		conn_table_kill(l->children, SIGKILL);
-		while (conn_table_count(l->children) > 0 &&
-		       (pid = waitpid(-1, NULL, 0)) > 0)
-			(void)conn_table_remove(l->children, pid);
+		/* A process stuck in the kernel (a hung NFS mount) outlives
+		 * SIGKILL; the listener exits anyway rather than hang. */
+		if (conn_table_wait(l->children, LISTEN_KILL_WAIT_MS) > 0)
+			log_error("exiting with sessions that ignored SIGKILL");
 	}
 }
 

@@ -86,30 +86,51 @@ escape_value(char c, const char *user, const char *home, const char **s_r,
 	return 0;
 }
 
+/* The component of b that ends at its end and starts at start came (at
+ * least in part) from the user name: it must not be empty, "." or "..",
+ * or "/var/mail/%d/%n" with user "@" would name the shared root itself. */
+static bool
+component_ok(const struct buf *b, size_t start)
+{
+	return b->len > start &&
+	       safe_component(b->data + start, b->len - start);
+}
+
 int
 mailpath_expand(const char *tmpl, const char *user, const char *home,
 		char **path_r, const char **why_r)
 {
 	struct buf b;
 	const char *p, *s;
-	size_t len;
+	size_t len, start = 0;  /* where the current path component begins */
+	bool from_user = false; /* and whether the user name is in it */
 
 	if (mailpath_check(tmpl, why_r) < 0)
 		return -1;
 	buf_init(&b, 4096);
 	for (p = tmpl; *p != '\0'; p++) {
+		if (*p == '/' && from_user && !component_ok(&b, start))
+			goto fail_component;
 		if (*p != '%') {
 			s = p;
 			len = 1;
 		} else if (escape_value(*++p, user, home, &s, &len, why_r) <
 			   0) {
 			goto fail;
+		} else if (strchr("und", *p) != NULL) {
+			from_user = true;
 		}
 		if (buf_append(&b, s, len) < 0) {
 			*why_r = "the expanded path is too long";
 			goto fail;
 		}
+		if (s == p && *p == '/') {
+			start = b.len;
+			from_user = false;
+		}
 	}
+	if (from_user && !component_ok(&b, start))
+		goto fail_component;
 	if (b.len == 0 || b.data[0] != '/') {
 		*why_r = "the expanded path is not absolute";
 		goto fail;
@@ -117,6 +138,9 @@ mailpath_expand(const char *tmpl, const char *user, const char *home,
 	*path_r = xstrdup(buf_cstr(&b));
 	buf_free(&b);
 	return 0;
+fail_component:
+	*why_r =
+		"the user name leaves an empty, \".\" or \"..\" path component";
 fail:
 	buf_free(&b);
 	return -1;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/io.h"
 #include "lib/num.h"
 #include "server/server.h"
 
@@ -101,7 +102,8 @@ check_config(const struct server_config *cfg)
 	char err[512];
 	int status = 0;
 
-	if (passwd_load(cfg->passwd_file, &pf, err, sizeof(err)) < 0) {
+	if (passwd_load(cfg->passwd_file, &pf, err, sizeof(err)) < 0 ||
+	    passwd_check(pf, cfg->passwd_file, err, sizeof(err)) < 0) {
 		if (cfg->passwd_file_line != 0)
 			(void)fprintf(stderr, "%s:%u: passwd_file: %s\n",
 				      cfg->path, cfg->passwd_file_line, err);
@@ -141,9 +143,23 @@ inetd_fd(void)
 	return 3;
 }
 
-/* -i: one session on stdin/stdout. */
+/* -i: a start-up error. Without -f the log is syslog, since under
+ * classic inetd stderr is the connection itself; the client gets a BYE
+ * (RFC 3501 section 7.1.5) rather than a silent close. Under --tls the
+ * client expects a TLS handshake, so it gets no plaintext at all. */
 static int
-run_inetd(const struct server_config *cfg, const struct opts *o)
+inetd_refuse(int fd, const struct opts *o)
+{
+	static const char bye[] = "* BYE Server configuration error\r\n";
+
+	if (!o->tls)
+		(void)io_write_all(fd, bye, sizeof(bye) - 1); /* exiting */
+	return 1;
+}
+
+/* -i: one session on stdin/stdout, or on fd. */
+static int
+run_inetd(const struct server_config *cfg, const struct opts *o, int fd)
 {
 	struct session_params p;
 	struct tls_ctx *tls = NULL;
@@ -152,14 +168,14 @@ run_inetd(const struct server_config *cfg, const struct opts *o)
 
 	if (o->tls && cfg->tls_cert == NULL) {
 		log_error("--tls needs tls_cert and tls_key in %s", cfg->path);
-		return 1;
+		return inetd_refuse(fd, o);
 	}
 	if (transport_tls_load(cfg, &tls, err, sizeof(err)) < 0) {
 		log_error("%s", err);
-		return 1;
+		return inetd_refuse(fd, o);
 	}
 	memset(&p, 0, sizeof(p));
-	p.fd_in = inetd_fd();
+	p.fd_in = fd;
 	p.fd_out = p.fd_in == STDIN_FILENO ? STDOUT_FILENO : p.fd_in;
 	server_peer_of_fd(p.fd_in, peer, sizeof(peer), &p.is_local);
 	(void)snprintf(sid, sizeof(sid), "%ld", (long)getpid());
@@ -171,6 +187,28 @@ run_inetd(const struct server_config *cfg, const struct opts *o)
 	status = session_run(&p);
 	transport_tls_free(&tls);
 	return status;
+}
+
+/* -i from the start: the log opens before the config is read, so a
+ * config error goes to syslog (or stderr with -f), never to a stderr
+ * that may be the client's connection. */
+static int
+main_inetd(const struct opts *o)
+{
+	struct server_config cfg;
+	char err[512];
+	int fd, r;
+
+	log_open("imapmoved", o->foreground, LOG_LEVEL_INFO);
+	fd = inetd_fd();
+	if (config_load(o->config, &cfg, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return inetd_refuse(fd, o);
+	}
+	log_set_level(cfg.log_level);
+	r = run_inetd(&cfg, o, fd);
+	config_free(&cfg);
+	return r;
 }
 
 int
@@ -189,16 +227,17 @@ main(int argc, char **argv)
 	 * chdir("/") and relative paths inside resolve the same way. */
 	if (realpath(o.config, abspath) != NULL)
 		o.config = abspath;
+	if (o.inetd) {
+		r = main_inetd(&o);
+		transport_tls_deinit();
+		return r;
+	}
 	if (config_load(o.config, &cfg, err, sizeof(err)) < 0) {
 		(void)fprintf(stderr, "%s\n", err);
 		return 1;
 	}
 	if (o.check) {
 		r = check_config(&cfg);
-		config_free(&cfg);
-	} else if (o.inetd) {
-		log_open("imapmoved", o.foreground, cfg.log_level);
-		r = run_inetd(&cfg, &o);
 		config_free(&cfg);
 	} else {
 		log_open("imapmoved", o.foreground, cfg.log_level);

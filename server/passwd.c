@@ -278,6 +278,34 @@ passwd_load(const char *path, struct passwd_file **pf_r, char *err,
 	return r;
 }
 
+const char *
+passwd_entry_problem(const struct passwd_entry *e)
+{
+	if (e->has_uid && e->uid == 0)
+		return "uid 0 is not allowed";
+	if (e->has_gid && e->gid == 0)
+		return "gid 0 is not allowed";
+	return NULL;
+}
+
+int
+passwd_check(const struct passwd_file *pf, const char *name, char *err,
+	     size_t errlen)
+{
+	const char *why;
+	size_t i;
+
+	for (i = 0; i < pf->n_entries; i++) {
+		why = passwd_entry_problem(&pf->entries[i]);
+		if (why != NULL) {
+			(void)snprintf(err, errlen, "%s:%u: %s", name,
+				       pf->entries[i].line, why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 void
 passwd_free(struct passwd_file **pfp)
 {

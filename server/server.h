@@ -128,6 +128,7 @@ void config_free(struct server_config *c);
 /* Expand tmpl: %u user, %n its local part (before the first '@'), %d its
  * domain (after it, "" without one), %h home, %% a percent sign. The
  * values put in for %u, %n and %d must not contain '/' nor be "." or
+ * "..", a path component they are part of must not end up empty, "." or
  * "..", %h needs a non-empty home, and the result must be an absolute
  * path. Returns 0 and a malloc'd *path_r (caller frees), or -1 with a
  * static reason in *why_r. home may be NULL. */
@@ -167,6 +168,14 @@ int passwd_parse(const char *name, const char *text, size_t len,
 		 struct passwd_file **pf_r, char *err, size_t errlen);
 int passwd_load(const char *path, struct passwd_file **pf_r, char *err,
 		size_t errlen);
+/* The reason entry e can never log in although its line parses ("uid 0
+ * is not allowed": mail is never served as root), or NULL when it can.
+ * Login refuses such an entry like a wrong password; -t reports it. */
+const char *passwd_entry_problem(const struct passwd_entry *e);
+/* -t's check of every entry: 0, or -1 with "NAME:LINE: reason" in err
+ * for the first entry passwd_entry_problem() refuses. */
+int passwd_check(const struct passwd_file *pf, const char *name, char *err,
+		 size_t errlen);
 /* Free; accepts NULL, sets *pfp to NULL. Wipes the secrets. */
 void passwd_free(struct passwd_file **pfp);
 /* The entry for user (exact match), or NULL. Owned by pf. */
@@ -197,11 +206,17 @@ enum auth_outcome {
 	AUTH_OUTCOME_FATAL,    /* privileges half dropped: end the session */
 };
 
+/* Sleeps the failure delay of secs seconds (0: none), cut short when
+ * *stop is set (stop may be NULL). */
+typedef void auth_delay_fn(unsigned secs, volatile sig_atomic_t *stop);
+
 struct auth_state {
 	const struct server_config *cfg;
 	unsigned failures;
 	/* When set (SIGTERM), a failure delay is cut short. */
 	volatile sig_atomic_t *stop;
+	/* NULL: sleep for real. Tests record the delays instead. */
+	auth_delay_fn *delay;
 };
 
 /* Check user/pass against the passwd file, and on success drop privileges
@@ -296,6 +311,11 @@ size_t conn_table_count_ip(const struct conn_table *t,
 			   const struct sockaddr *sa, socklen_t len);
 /* Send sig to every child. */
 void conn_table_kill(const struct conn_table *t, int sig);
+/* Reap the children in t as they end (waitpid(pid, WNOHANG), checked
+ * every 50 ms) for at most ms milliseconds; a child that is gone or no
+ * child of ours leaves the table. Never blocks longer than ms. Logs each
+ * child still running at the end and returns how many there are. */
+size_t conn_table_wait(struct conn_table *t, unsigned ms);
 
 /* ---- listen.c ---- */
 

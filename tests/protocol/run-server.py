@@ -317,6 +317,81 @@ def config_check_accepts_tls_files():
             raise Fail("rc %d, stderr %r" % (r.returncode, r.stderr))
 
 
+@test
+def config_check_refuses_a_uid_0_passwd_line():
+    with World() as w:
+        conf = w.config([])
+        with open(w.path("passwd"), "a") as f:
+            f.write("toor:{PLAIN}x:0:0::/root::\n")
+        r = subprocess.run([BIN, "-t", "-c", conf], capture_output=True)
+        err = r.stderr.decode()
+        want = w.path("passwd") + ":2: uid 0 is not allowed"
+        if r.returncode != 1 or want not in err:
+            raise Fail("rc %d, stderr %r" % (r.returncode, err))
+
+
+@test
+def uid_0_account_gets_a_plain_login_failure():
+    with World() as w:
+        with open(w.path("passwd"), "a") as f:
+            f.write("toor:{PLAIN}x:0:0::/root::\n")
+        port = free_port()
+        p, _ = start_standalone(w, ["listen = 127.0.0.1:%d" % port], port)
+        c = connect(port)
+        c.line()
+        r = c.cmd(b"a LOGIN toor x")
+        if not r.startswith(b"a NO [AUTHENTICATIONFAILED]"):
+            raise Fail("uid 0 login answered %r" % r)
+        wait_for(lambda: "uid 0 is not allowed" in w.log(p), "the log line")
+        if not c.cmd(b"b LOGIN ann s3cret").startswith(b"b OK"):
+            raise Fail("the session did not survive the refusal")
+
+
+def inetd_with_broken_config(w, extra_args, stderr):
+    """Run -i with a config holding an unknown key on line 4, the way
+    classic inetd does (stdin and stdout the connection); return the exit
+    status and every byte the client received."""
+    conf = w.config(["no_such_key = 1"])
+    ours, theirs = socket.socketpair()
+    err = theirs if stderr is None else stderr
+    p = subprocess.Popen([BIN, "-i"] + extra_args + ["-c", conf],
+                         stdin=theirs, stdout=theirs, stderr=err,
+                         start_new_session=True)
+    theirs.close()
+    ours.settimeout(DEADLINE)
+    got = b""
+    while True:
+        d = ours.recv(4096)
+        if not d:
+            break
+        got += d
+    ours.close()
+    return p.wait(timeout=DEADLINE), got, conf
+
+
+@test
+def inetd_config_error_gives_the_client_only_a_bye():
+    """Classic inetd makes stderr the connection too: the config error
+    goes to syslog and the client reads a BYE, not the error text."""
+    with World() as w:
+        rc, got, _ = inetd_with_broken_config(w, [], None)
+        if rc != 1 or got != b"* BYE Server configuration error\r\n":
+            raise Fail("rc %d, client got %r" % (rc, got))
+
+
+@test
+def inetd_config_error_with_f_stays_on_stderr():
+    with World() as w:
+        with open(w.path("stderr.log"), "wb") as log:
+            rc, got, conf = inetd_with_broken_config(w, ["-f"], log)
+        with open(w.path("stderr.log"), "rb") as f:
+            err = f.read().decode("utf-8", "replace")
+        if rc != 1 or got != b"* BYE Server configuration error\r\n":
+            raise Fail("rc %d, client got %r" % (rc, got))
+        if conf + ":4: unknown key 'no_such_key'" not in err:
+            raise Fail("stderr lacks FILE:LINE: %r" % err)
+
+
 def main():
     passed = failed = skipped = 0
     for fn in TESTS:

@@ -24,7 +24,8 @@ setup(void **state)
 	static const char users[] =
 		"alice:{PLAIN}wonderland:4001:4002::/home/alice::\n"
 		"bob:{PLAIN}builder::::::\n"
-		"eve:{PLAIN}root:0:0::/root::\n";
+		"eve:{PLAIN}root:0:0::/root::\n"
+		"gil:{PLAIN}wheel:4003:0::/home/gil::\n";
 	FILE *f;
 
 	(void)state;
@@ -73,6 +74,61 @@ failure_delay_doubles_up_to_the_cap(void **state)
 			fail_msg("base %u n %u: got %u", cases[i][0],
 				 cases[i][1],
 				 auth_failure_delay(cases[i][0], cases[i][1]));
+	}
+}
+
+static unsigned delays[8];
+static size_t n_delays;
+
+static void
+record_delay(unsigned secs, volatile sig_atomic_t *stop)
+{
+	(void)stop;
+	assert_true(n_delays < sizeof(delays) / sizeof(delays[0]));
+	delays[n_delays++] = secs;
+}
+
+/* auth_login() sleeps auth_failure_delay(base, n) after the n-th failed
+ * login of a session, whatever failed (unknown user, wrong password), and
+ * nothing at all with auth_failure_delay = 0. */
+static void
+failed_logins_wait_longer_each_time(void **state)
+{
+	static const struct {
+		unsigned base;
+		unsigned want[6];
+	} cases[] = {
+		{2, {2, 4, 8, 16, 30, 30}},
+		{1, {1, 2, 4, 8, 16, 30}},
+		{0, {0, 0, 0, 0, 0, 0}},
+	};
+	struct server_config c;
+	struct auth_state st;
+	char *maildir = NULL, *user = NULL;
+	size_t i, k;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		config_for_test(&c);
+		c.auth_failure_delay = cases[i].base;
+		memset(&st, 0, sizeof(st));
+		st.cfg = &c;
+		st.delay = record_delay;
+		n_delays = 0;
+		for (k = 0; k < 6; k++)
+			assert_int_equal(auth_login(&st, NULL,
+						    k % 2 ? "alice" : "mallory",
+						    "nope", &maildir, &user),
+					 AUTH_OUTCOME_FAIL);
+		assert_int_equal(n_delays, 6);
+		for (k = 0; k < 6; k++) {
+			if (delays[k] != cases[i].want[k])
+				fail_msg("base %u, failure %zu: slept %u, "
+					 "want %u",
+					 cases[i].base, k + 1, delays[k],
+					 cases[i].want[k]);
+		}
+		config_free(&c);
 	}
 }
 
@@ -129,7 +185,7 @@ login_in_child(struct server_config *c, const char *user, const char *pass,
 	       enum auth_outcome want, uid_t want_uid, gid_t want_gid,
 	       const char *want_maildir)
 {
-	struct auth_state st = {c, 0, NULL};
+	struct auth_state st = {c, 0, NULL, NULL};
 	char *maildir = NULL, *canon = NULL;
 	enum auth_outcome r;
 	int status;
@@ -197,16 +253,19 @@ empty_fields_fall_back_to_config_defaults(void **state)
 	config_free(&c);
 }
 
+/* Root or not, a passwd line with uid 0 or gid 0 is refused like a wrong
+ * password, never with an internal error that would tell it apart. */
 static void
-uid_zero_target_ends_the_session(void **state)
+uid_zero_account_fails_like_a_wrong_password(void **state)
 {
 	struct server_config c;
 
 	(void)state;
-	if (geteuid() != 0)
-		skip();
 	config_for_test(&c);
-	assert_int_equal(login_in_child(&c, "eve", "root", AUTH_OUTCOME_FATAL,
+	assert_int_equal(login_in_child(&c, "eve", "root", AUTH_OUTCOME_FAIL, 0,
+					0, NULL),
+			 0);
+	assert_int_equal(login_in_child(&c, "gil", "wheel", AUTH_OUTCOME_FAIL,
 					0, 0, NULL),
 			 0);
 	config_free(&c);
@@ -241,11 +300,12 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(failure_delay_doubles_up_to_the_cap),
+		cmocka_unit_test(failed_logins_wait_longer_each_time),
 		cmocka_unit_test(unknown_user_and_wrong_password_fail_alike),
 		cmocka_unit_test(missing_passwd_file_is_a_temporary_failure),
 		cmocka_unit_test(root_login_drops_to_the_users_ids),
 		cmocka_unit_test(empty_fields_fall_back_to_config_defaults),
-		cmocka_unit_test(uid_zero_target_ends_the_session),
+		cmocka_unit_test(uid_zero_account_fails_like_a_wrong_password),
 		cmocka_unit_test(privdrop_as_non_root_changes_nothing),
 	};
 

@@ -4,8 +4,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "server/server.h"
@@ -91,6 +94,44 @@ local_peers_are_not_limited_per_address(void **state)
 	conn_table_free(&t);
 }
 
+/* A child that will not end (here: one never signalled, standing for one
+ * stuck in the kernel past SIGKILL) does not keep conn_table_wait() from
+ * returning; children that end, or are no child of ours, leave the table. */
+static void
+wait_gives_up_on_survivors_and_reaps_the_rest(void **state)
+{
+	struct conn_table *t = conn_table_new();
+	int fds[2];
+	char c;
+	pid_t stuck, done;
+
+	(void)state;
+	assert_int_equal(pipe(fds), 0);
+	stuck = fork();
+	assert_true(stuck >= 0);
+	if (stuck == 0) {
+		/* Blocks until the parent closes the write end. */
+		(void)close(fds[1]);
+		_exit(read(fds[0], &c, 1) == 0 ? 0 : 1);
+	}
+	(void)close(fds[0]);
+	done = fork();
+	assert_true(done >= 0);
+	if (done == 0)
+		_exit(0);
+	add(t, stuck, "127.0.0.1:1");
+	add(t, done, "127.0.0.1:2");
+	add(t, 1, "127.0.0.1:3"); /* init: running, but not our child */
+	assert_int_equal(conn_table_wait(t, 200), 1);
+	assert_int_equal(conn_table_count(t), 1);
+	/* Let it end: now it is reaped well before the deadline. */
+	assert_int_equal(close(fds[1]), 0);
+	assert_int_equal(conn_table_wait(t, 20000), 0);
+	assert_int_equal(conn_table_count(t), 0);
+	assert_int_equal(kill(stuck, 0), -1);
+	conn_table_free(&t);
+}
+
 int
 main(void)
 {
@@ -98,6 +139,7 @@ main(void)
 		cmocka_unit_test(same_ip_counts_across_ports_and_mapping),
 		cmocka_unit_test(removed_children_no_longer_count),
 		cmocka_unit_test(local_peers_are_not_limited_per_address),
+		cmocka_unit_test(wait_gives_up_on_survivors_and_reaps_the_rest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,7 +23,9 @@ escapes_expand(void **state)
 		{"/var/mail/%u", "alice", NULL, "/var/mail/alice"},
 		{"/var/mail/%d/%n", "bob@example.org", NULL,
 		 "/var/mail/example.org/bob"},
-		{"/var/mail/%d/%n", "bob", NULL, "/var/mail//bob"},
+		{"/var/mail/%d%n/x", "bob", NULL, "/var/mail/bob/x"},
+		{"/var/mail/%n.%d", "bob", NULL, "/var/mail/bob."},
+		{"//var/mail/%u", "bob", NULL, "//var/mail/bob"},
 		{"/m/%u/100%%", "a@b@c", NULL, "/m/a@b@c/100%"},
 		{"/m/%n.%d", "x@y", "/h", "/m/x.y"},
 		{"%h", "u", "/srv/u", "/srv/u"},
@@ -48,6 +50,8 @@ escapes_expand(void **state)
 	}
 }
 
+#define EMPTY "the user name leaves an empty, \".\" or \"..\" path component"
+
 static void
 unsafe_or_incomplete_expansions_fail(void **state)
 {
@@ -67,6 +71,12 @@ unsafe_or_incomplete_expansions_fail(void **state)
 		 "the user name is unsafe in a path"},
 		{"/var/mail/%n", "../x@y", NULL,
 		 "the user name is unsafe in a path"},
+		{"/var/mail/%d/%n", "@", NULL, EMPTY},
+		{"/var/mail/%d/%n", "bob", NULL, EMPTY},
+		{"/var/mail/%n/%d", "bob", NULL, EMPTY},
+		{"/var/mail/%d.%n", "@", NULL, EMPTY},
+		{"/var/mail/%n.%d/x", "@", NULL, EMPTY},
+		{"/var/mail/%d/x", "a@", NULL, EMPTY},
 		{"%h/Maildir", "a", NULL,
 		 "the template uses %h but the user has no home"},
 		{"%h/Maildir", "a", "",

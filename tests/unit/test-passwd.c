@@ -236,6 +236,43 @@ load_reports_a_missing_file(void **state)
 			    "/nonexistent/passwd: No such file or directory");
 }
 
+/* uid 0 and gid 0 parse (the other users keep working) but the check
+ * behind -t names the line, and the entry is flagged for login. */
+static void
+root_ids_are_reported_with_line(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *err;
+	} cases[] = {
+		{"a:{PLAIN}x:1:1\nb:{PLAIN}y:0:5\n",
+		 "users:2: uid 0 is not allowed"},
+		{"# c\na:{PLAIN}x:7:0\n", "users:2: gid 0 is not allowed"},
+		{"a:{PLAIN}x:0:0\n", "users:1: uid 0 is not allowed"},
+		{"a:{PLAIN}x:1:1\nb:{PLAIN}y::\n", NULL},
+	};
+	struct passwd_file *pf;
+	char err[256];
+	size_t i;
+	int r;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		pf = parse_ok(cases[i].text);
+		err[0] = '\0';
+		r = passwd_check(pf, "users", err, sizeof(err));
+		if (cases[i].err == NULL
+			    ? r != 0
+			    : r != -1 || strcmp(err, cases[i].err) != 0)
+			fail_msg("case %zu: r %d, err \"%s\"", i, r, err);
+		if ((cases[i].err == NULL) !=
+		    (passwd_entry_problem(&pf->entries[pf->n_entries - 1]) ==
+		     NULL))
+			fail_msg("case %zu: entry problem disagrees", i);
+		passwd_free(&pf);
+	}
+}
+
 int
 main(void)
 {
@@ -247,6 +284,7 @@ main(void)
 		cmocka_unit_test(malformed_lines_are_errors_with_line),
 		cmocka_unit_test(nul_byte_is_an_error),
 		cmocka_unit_test(load_reports_a_missing_file),
+		cmocka_unit_test(root_ids_are_reported_with_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

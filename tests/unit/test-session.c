@@ -92,9 +92,12 @@ make_cfg(enum cfg_kind kind, struct imap_config *cfg)
 	}
 }
 
-#define CAPS_PRE "IMAP4rev1 LITERAL+ SASL-IR ID"
+/* SASL-IR only where a mechanism is offered: with LOGINDISABLED there is
+ * nothing to send an initial response to. */
+#define CAPS_PRE "IMAP4rev1 LITERAL+ ID"
+#define CAPS_AUTH "AUTH=PLAIN AUTH=LOGIN SASL-IR"
 #define CAPS_INSECURE CAPS_PRE " LOGINDISABLED"
-#define CAPS_SECURE CAPS_PRE " AUTH=PLAIN AUTH=LOGIN"
+#define CAPS_SECURE CAPS_PRE " " CAPS_AUTH
 #define CAPS_POST "IMAP4rev1 LITERAL+ ID UNSELECT CHILDREN UIDPLUS MOVE IDLE"
 #define LOGGED_IN "OK [CAPABILITY " CAPS_POST "] Logged in\r\n"
 #define AUTH_FAILED "NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"
@@ -275,7 +278,7 @@ static const struct session_case cases[] = {
 	 "a BAD STARTTLS is not available.\r\n", IMAP_STATUS_CONTINUE},
 	{"starttls_offered_on_loopback", CFG_LOCAL_TLS,
 	 "a CAPABILITY\r\nb STARTTLS\r\n", 0,
-	 "* CAPABILITY " CAPS_PRE " STARTTLS AUTH=PLAIN AUTH=LOGIN\r\n"
+	 "* CAPABILITY " CAPS_PRE " STARTTLS " CAPS_AUTH "\r\n"
 	 "a OK Capability completed.\r\n"
 	 "b OK Begin TLS negotiation now.\r\n",
 	 IMAP_STATUS_STARTTLS},
