@@ -6,6 +6,7 @@
 #include "protocol/imap-private.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <string.h>
 
 #define SEL IMAP_STATE_SELECTED
@@ -23,10 +24,12 @@ static const struct imap_command_def commands[] = {
 	{"CAPABILITY", cmd_capability, IMAP_STATES_ANY, 0, 0, 0},
 	{"CHECK", cmd_check, SEL, 0, 0, 0},
 	{"CLOSE", cmd_close, SEL, 0, 0, 0},
+	{"COPY", cmd_copy, SEL, SEQ | UID, 2, 2},
 	{"CREATE", cmd_create, AUTHED, 0, 1, 1},
 	{"DELETE", cmd_delete, AUTHED, 0, 1, 1},
 	{"EXAMINE", cmd_select, AUTHED, 0, 1, 1},
 	{"EXPUNGE", cmd_expunge, SEL, UID, 0, 1},
+	{"FETCH", cmd_fetch, SEL, SEQ | UID, 2, 2},
 	{"ID", cmd_id, IMAP_STATES_ANY, 0, 1, 1},
 	{"IDLE", cmd_idle, AUTHED, 0, 0, 0},
 	{"LIST", cmd_list, AUTHED, 0, 2, 2},
@@ -39,6 +42,7 @@ static const struct imap_command_def commands[] = {
 	{"SELECT", cmd_select, AUTHED, 0, 1, 1},
 	{"STARTTLS", cmd_starttls, IMAP_STATE_NOT_AUTH, 0, 0, 0},
 	{"STATUS", cmd_status, AUTHED, 0, 2, 2},
+	{"STORE", cmd_store, SEL, SEQ | UID, 3, UINT_MAX},
 	{"SUBSCRIBE", cmd_subscribe, AUTHED, 0, 1, 1},
 	{"UNSELECT", cmd_unselect, SEL, 0, 0, 0},
 	{"UNSUBSCRIBE", cmd_subscribe, AUTHED, 0, 1, 1},

@@ -455,7 +455,10 @@ imap_cmd_handler cmd_rename;
 imap_cmd_handler cmd_subscribe; /* SUBSCRIBE and UNSUBSCRIBE */
 imap_cmd_handler cmd_list;      /* LIST and LSUB */
 imap_cmd_handler cmd_status;
-imap_cmd_handler cmd_move; /* MOVE and UID MOVE */
+imap_cmd_handler cmd_fetch; /* FETCH and UID FETCH */
+imap_cmd_handler cmd_store; /* STORE and UID STORE */
+imap_cmd_handler cmd_copy;  /* COPY and UID COPY */
+imap_cmd_handler cmd_move;  /* MOVE and UID MOVE */
 
 /* cmd-append.c: the framer's hooks for APPEND's message literal, and the
  * reset (abort of an unfinished append) run after every command and at

@@ -48,9 +48,8 @@ imap_capability_append(const struct imap_session *s, struct buf *b)
 
 	if (s->state != IMAP_STATE_NOT_AUTH) {
 		/* no max on b */
-		(void)buf_puts(b,
-			       "IMAP4rev1 LITERAL+ ID UNSELECT CHILDREN MOVE "
-			       "IDLE");
+		(void)buf_puts(b, "IMAP4rev1 LITERAL+ ID UNSELECT CHILDREN "
+				  "UIDPLUS MOVE IDLE");
 		return;
 	}
 	ret = buf_puts(b, "IMAP4rev1 LITERAL+ SASL-IR ID");

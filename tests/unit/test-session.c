@@ -95,7 +95,7 @@ make_cfg(enum cfg_kind kind, struct imap_config *cfg)
 #define CAPS_PRE "IMAP4rev1 LITERAL+ SASL-IR ID"
 #define CAPS_INSECURE CAPS_PRE " LOGINDISABLED"
 #define CAPS_SECURE CAPS_PRE " AUTH=PLAIN AUTH=LOGIN"
-#define CAPS_POST "IMAP4rev1 LITERAL+ ID UNSELECT CHILDREN MOVE IDLE"
+#define CAPS_POST "IMAP4rev1 LITERAL+ ID UNSELECT CHILDREN UIDPLUS MOVE IDLE"
 #define LOGGED_IN "OK [CAPABILITY " CAPS_POST "] Logged in\r\n"
 #define AUTH_FAILED "NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"
 #define PRIVACY                                                                \
@@ -241,7 +241,7 @@ static const struct session_case cases[] = {
 	 "a LOGIN alice secret\r\nb XYZZY INBOX\r\n", 0,
 	 "a " LOGGED_IN "b BAD Unknown command\r\n", IMAP_STATUS_CONTINUE},
 	{"uid_prefix_unknown_command_is_bad", CFG_SECURE,
-	 "a UID FETCH 1:* FLAGS\r\n", 0, "a BAD Unknown UID command\r\n",
+	 "a UID XYZZY 1:* FLAGS\r\n", 0, "a BAD Unknown UID command\r\n",
 	 IMAP_STATUS_CONTINUE},
 	{"missing_tag_is_untagged_bad", CFG_SECURE, "\r\n", 0,
 	 "* BAD Invalid tag\r\n", IMAP_STATUS_CONTINUE},

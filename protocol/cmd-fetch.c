@@ -1,0 +1,328 @@
+/* FETCH and UID FETCH (RFC 3501 6.4.5, 6.4.8, 7.4.2): one untagged FETCH
+ * per message, items in the order asked. Sizes and dates come from the
+ * store's message list; the message is mapped only when an item needs its
+ * bytes and parsed only when an item needs its structure. Body literals
+ * are streamed from the mapped file in CRLF form through the write hook,
+ * never copied whole. Never touches the filesystem itself.
+ */
+#include "protocol/fetch-private.h"
+
+#include <assert.h>
+#include <string.h>
+#include <time.h>
+
+/* What one message's response is built from. */
+struct fetch_msg {
+	struct imap_session *s;
+	const struct imap_fetch *f;
+	uint32_t index;         /* view index: sequence number - 1 */
+	const struct md_msg *m; /* the store's record */
+	struct md_view view;    /* mapped when has_view */
+	bool has_view;
+	struct mime_message *mime; /* parsed when needed, in the arena */
+	struct buf *b;             /* the response so far */
+};
+
+static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+				     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+/* date-time = DQUOTE date-day-fixed "-" date-month "-" date-year
+ *             SP time SP zone DQUOTE                  (RFC 3501 9)
+ * The internal date is kept as an instant; it is written in UTC. */
+static void
+write_date(struct buf *b, time_t t)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL)
+		memset(&tm, 0, sizeof(tm)); /* out of range: 1900 */
+	(void)buf_printf(b, "\"%2d-%s-%04d %02d:%02d:%02d +0000\"", tm.tm_mday,
+			 months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour,
+			 tm.tm_min, tm.tm_sec); /* no maximum */
+}
+
+/* The wire (CRLF) size of the whole message: from the file name's ,W=
+ * when known, else counted on the mapped bytes. */
+static uint64_t
+wire_size(const struct fetch_msg *fm)
+{
+	if (fm->m->vsize > 0 || fm->m->size == 0)
+		return fm->m->vsize;
+	return mime_wire_size((const unsigned char *)fm->view.data, 0,
+			      fm->view.size);
+}
+
+/* Hand the response so far to the session's output. */
+static void
+flush_msg(struct fetch_msg *fm)
+{
+	imap_resp_raw(fm->s, fm->b->data, fm->b->len);
+	buf_reset(fm->b);
+}
+
+/* mime_view_write's sink: straight into the session output, which hands
+ * it to the write hook every few kilobytes. */
+static int
+resp_sink(void *ctx, const void *data, size_t len)
+{
+	struct imap_session *s = ctx;
+
+	imap_resp_raw(s, data, len);
+	return s->write_failed ? -1 : 0;
+}
+
+/* "BODY" section ["<" number ">"] SP nstring          (RFC 3501 9)
+ * A part that does not exist is NIL; otherwise a literal (or "" when
+ * empty) streamed from the message. */
+static int
+write_section(struct fetch_msg *fm, const struct imap_fetch_item *it)
+{
+	const struct mime_section *spec = &it->spec;
+	uint64_t origin = spec->has_partial ? spec->origin : 0;
+	uint64_t count = spec->has_partial ? spec->count : UINT64_MAX;
+	struct mime_view v;
+	uint64_t size;
+
+	(void)buf_puts(fm->b, it->name); /* no maximum */
+	if (spec->has_partial)
+		(void)buf_printf(fm->b, "<%llu>",
+				 (unsigned long long)spec->origin);
+	if (!it->needs_mime) {
+		/* The whole message: no parse needed (and the parse, when
+		 * another item made one, may cover the header only). */
+		memset(&v, 0, sizeof(v));
+		v.data = (const unsigned char *)fm->view.data;
+		v.len = fm->view.size;
+		v.convert_lf = true;
+		v.size = mime_wire_size(v.data, 0, v.len);
+	} else if (mime_section_resolve(fm->s->arena, fm->mime, spec, &v) !=
+		   0) {
+		(void)buf_puts(fm->b, " NIL");
+		return 0;
+	}
+	size = mime_view_slice_size(&v, origin, count);
+	if (size == 0) {
+		(void)buf_puts(fm->b, " \"\"");
+		return 0;
+	}
+	(void)buf_printf(fm->b, " {%llu}\r\n", (unsigned long long)size);
+	flush_msg(fm);
+	return mime_view_write(&v, origin, count, resp_sink, fm->s);
+}
+
+/* The FLAGS item from the store's current flags, recorded in the view as
+ * what the client now knows. */
+static void
+write_flags(struct fetch_msg *fm)
+{
+	const struct imap_view_msg *vm = &fm->s->view.msgs[fm->index];
+
+	(void)buf_puts(fm->b, "FLAGS "); /* no maximum */
+	imap_flags_append(fm->s, fm->b, fm->m->flags & MD_FLAGS_IMAP,
+			  fm->m->keywords, vm->recent);
+	imap_view_report_flags(fm->s, fm->index, false, false);
+}
+
+/* msg-att = "(" (msg-att-dynamic / msg-att-static)
+ *           *(SP (msg-att-dynamic / msg-att-static)) ")"  (RFC 3501 9) */
+static int
+write_item(struct fetch_msg *fm, const struct imap_fetch_item *it)
+{
+	struct arena *a = fm->s->arena;
+
+	/* fetch_one() parsed the message when an item asked for that. */
+	assert(fm->mime != NULL || !it->needs_mime);
+	if (it->kind == IMAP_FETCH_ENVELOPE || it->kind == IMAP_FETCH_BODY ||
+	    it->kind == IMAP_FETCH_BODYSTRUCTURE)
+		assert(fm->mime != NULL);
+	switch (it->kind) {
+	case IMAP_FETCH_UID:
+		return buf_printf(fm->b, "UID %u", fm->m->uid);
+	case IMAP_FETCH_FLAGS:
+		write_flags(fm);
+		return 0;
+	case IMAP_FETCH_INTERNALDATE:
+		(void)buf_puts(fm->b, "INTERNALDATE ");
+		write_date(fm->b, fm->m->internal_date);
+		return 0;
+	case IMAP_FETCH_RFC822_SIZE:
+		return buf_printf(fm->b, "RFC822.SIZE %llu",
+				  (unsigned long long)wire_size(fm));
+	case IMAP_FETCH_ENVELOPE:
+		(void)buf_puts(fm->b, "ENVELOPE ");
+		return mime_write_envelope(fm->b, a, fm->mime, fm->mime->root);
+	case IMAP_FETCH_BODY:
+	case IMAP_FETCH_BODYSTRUCTURE:
+		(void)buf_puts(fm->b, it->kind == IMAP_FETCH_BODY
+					      ? "BODY "
+					      : "BODYSTRUCTURE ");
+		return mime_write_bodystructure(
+			fm->b, a, fm->mime, fm->mime->root,
+			it->kind == IMAP_FETCH_BODYSTRUCTURE);
+	case IMAP_FETCH_SECTION:
+		return write_section(fm, it);
+	}
+	return 0;
+}
+
+/* Write "* n FETCH (...)" for the message of fm. UID FETCH always
+ * includes UID (first, unless asked for elsewhere); FLAGS is added when
+ * they differ from what the client knows (this FETCH set \Seen).
+ * Returns 0, or -1 when the output failed. */
+static int
+write_msg(struct fetch_msg *fm, bool is_uid)
+{
+	const struct imap_view_msg *vm = &fm->s->view.msgs[fm->index];
+	bool flags_changed = ((vm->flags ^ fm->m->flags) & MD_FLAGS_IMAP) != 0;
+	const char *sep = "";
+	size_t i;
+
+	(void)buf_printf(fm->b, "* %u FETCH (", fm->index + 1);
+	if (is_uid && !fm->f->has_uid) {
+		(void)buf_printf(fm->b, "UID %u", fm->m->uid);
+		sep = " ";
+	}
+	for (i = 0; i < fm->f->count; i++) {
+		(void)buf_puts(fm->b, sep);
+		if (write_item(fm, &fm->f->items[i]) != 0)
+			return -1;
+		sep = " ";
+	}
+	if (flags_changed && !fm->f->has_flags) {
+		(void)buf_puts(fm->b, sep);
+		write_flags(fm);
+	}
+	(void)buf_puts(fm->b, ")\r\n");
+	flush_msg(fm);
+	return 0;
+}
+
+/* The length of the top-level header with its blank line, found as the
+ * MIME parser finds it (a line holding only CRLF or LF ends it). Items
+ * that need no more (ENVELOPE, HEADER.FIELDS of 10,000 messages) then
+ * parse only that much. */
+static size_t
+header_len(const struct md_view *v)
+{
+	const char *d = v->data, *lf;
+	size_t pos = 0;
+
+	while (pos < v->size) {
+		if (d[pos] == '\n' ||
+		    (d[pos] == '\r' && pos + 1 < v->size && d[pos + 1] == '\n'))
+			return pos + (d[pos] == '\r' ? 2 : 1);
+		lf = memchr(d + pos, '\n', v->size - pos);
+		if (lf == NULL)
+			break;
+		pos = (size_t)(lf - d) + 1;
+	}
+	return v->size;
+}
+
+/* Fetch one message. Returns 0, 1 when it is no longer there (expunged by
+ * another session: nothing written), or -1 on a store error. */
+static int
+fetch_one(struct imap_session *s, const struct imap_fetch *f, bool is_uid,
+	  uint32_t uid, struct buf *b)
+{
+	struct fetch_msg fm = {.s = s, .f = f, .b = b};
+	struct arena_mark mark = arena_mark(s->arena);
+	const struct md_msg *msgs;
+	uint32_t total;
+	long bi = md_box_find(s->view.box, uid);
+	int ret;
+
+	if (bi < 0)
+		return 1; /* a ghost: its EXPUNGE is pending */
+	msgs = md_box_messages(s->view.box, &total);
+	fm.m = &msgs[bi];
+	fm.index = (uint32_t)imap_view_index(&s->view, uid);
+	if (f->needs_content ||
+	    (f->has_size && fm.m->vsize == 0 && fm.m->size > 0)) {
+		if (md_box_view(s->view.box, uid, &fm.view) < 0)
+			return md_last_error(s->store, NULL) == MD_ERR_EXPUNGED
+				       ? 1
+				       : -1;
+		fm.has_view = true;
+	}
+	if (f->needs_mime)
+		fm.mime = mime_parse(
+			s->arena, (const unsigned char *)fm.view.data,
+			f->needs_body ? fm.view.size : header_len(&fm.view));
+	ret = write_msg(&fm, is_uid);
+	if (fm.has_view)
+		md_view_release(&fm.view);
+	/* Parse trees and section views of one message are not needed by
+	 * the next: a FETCH 1:* reuses the same arena memory. */
+	arena_rewind(s->arena, mark);
+	return ret;
+}
+
+/* Set \Seen on the messages that lack it, in one store call. Returns 0,
+ * or -1 on a store error other than messages found expunged (those are
+ * left out of the answer later). */
+static int
+mark_seen(struct imap_session *s, const uint32_t *uids, size_t count)
+{
+	uint32_t *todo = arena_alloc(s->arena, (count + 1) * sizeof(*todo));
+	const struct md_msg *msgs;
+	uint32_t total;
+	size_t i, n = 0;
+
+	msgs = md_box_messages(s->view.box, &total);
+	for (i = 0; i < count; i++) {
+		long bi = md_box_find(s->view.box, uids[i]);
+
+		if (bi >= 0 && (msgs[bi].flags & MD_FLAG_SEEN) == 0)
+			todo[n++] = uids[i];
+	}
+	if (n == 0 || md_box_set_flags(s->view.box, todo, n, MD_FLAGS_ADD,
+				       MD_FLAG_SEEN, 0) == 0)
+		return 0;
+	return md_last_error(s->store, NULL) == MD_ERR_EXPUNGED ? 0 : -1;
+}
+
+/* fetch = "FETCH" SP sequence-set SP ("ALL" / "FULL" / "FAST" /
+ *         fetch-att / "(" fetch-att *(SP fetch-att) ")")
+ * uid   = "UID" SP (copy / fetch / search / store)   (RFC 3501 9) */
+enum imap_status
+cmd_fetch(struct imap_cmd *cmd)
+{
+	struct imap_session *s = cmd->s;
+	struct imap_fetch f;
+	const char *error;
+	uint32_t *uids;
+	size_t count, i;
+	bool gone = false;
+	struct buf b;
+	int ret = 0;
+
+	if (imap_view_resolve_arg(cmd, &cmd->args[0], &uids, &count, &error) <
+		    0 ||
+	    imap_fetch_parse(s->arena, &cmd->args[1], &f, &error) < 0) {
+		imap_resp_tagged(s, cmd->tag, IMAP_RESP_BAD, NULL, error);
+		return IMAP_STATUS_CONTINUE;
+	}
+	if (f.sets_seen && !md_box_readonly(s->view.box) &&
+	    mark_seen(s, uids, count) < 0) {
+		imap_cmd_store_error(cmd, false);
+		return IMAP_STATUS_CONTINUE;
+	}
+	buf_init(&b, 0);
+	for (i = 0; i < count && ret >= 0 && !s->write_failed; i++) {
+		ret = fetch_one(s, &f, cmd->is_uid, uids[i], &b);
+		gone |= ret == 1;
+	}
+	buf_free(&b);
+	if (ret < 0)
+		imap_cmd_store_error(cmd, false);
+	else if (gone && !cmd->is_uid)
+		/* RFC 2180 4.1.2: the client still numbers them; say why
+		 * they are missing. UID FETCH just leaves them out, and the
+		 * sync below reports their EXPUNGE. */
+		imap_cmd_tagged(cmd, IMAP_RESP_NO, "EXPUNGEISSUED",
+				"Some messages were expunged.");
+	else
+		imap_cmd_tagged(cmd, IMAP_RESP_OK, NULL, "FETCH completed.");
+	return IMAP_STATUS_CONTINUE;
+}
