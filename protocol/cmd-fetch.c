@@ -11,6 +11,26 @@
 #include <string.h>
 #include <time.h>
 
+/* Field ids in the store's metadata cache (md_cache_get): blobs that are
+ * a pure function of the message file. FETCH_CACHE_GEN is part of every
+ * id: bump it whenever what a field holds changes (a fix in the ENVELOPE
+ * writer), so that files written by an older server are never used. */
+#define FETCH_CACHE_GEN 1u
+#define FETCH_CACHE_ID(n) (FETCH_CACHE_GEN << 8 | (n))
+#define FETCH_CACHE_ENVELOPE FETCH_CACHE_ID(1) /* the ENVELOPE list */
+#define FETCH_CACHE_BODY FETCH_CACHE_ID(2)     /* the BODY list */
+#define FETCH_CACHE_BODYSTRUCTURE FETCH_CACHE_ID(3)
+/* The raw top-level header with its blank line (header_len() bytes):
+ * BODY[HEADER], HEADER.FIELDS[.NOT] and RFC822.HEADER are answered from a
+ * parse of it, as they are from the file. */
+#define FETCH_CACHE_HEADER FETCH_CACHE_ID(4)
+
+/* An item's bytes found in the cache (data NULL: not found). */
+struct cache_hit {
+	const void *data;
+	size_t len;
+};
+
 /* What one message's response is built from. */
 struct fetch_msg {
 	struct imap_session *s;
@@ -21,6 +41,8 @@ struct fetch_msg {
 	bool has_view;
 	struct mime_message *mime; /* parsed when needed, in the arena */
 	struct buf *b;             /* the response so far */
+	struct cache_hit *hits;    /* per item of f, in the arena */
+	bool header_cached;        /* the cache had the header block */
 };
 
 static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -123,18 +145,66 @@ write_flags(struct fetch_msg *fm)
 	imap_view_report_flags(fm->s, fm->index, false, false);
 }
 
+/* The cache field that answers it, or 0 when the item is not cached
+ * (sections of parts and bodies need the file). */
+static unsigned
+cache_field(const struct imap_fetch_item *it)
+{
+	switch (it->kind) {
+	case IMAP_FETCH_ENVELOPE:
+		return FETCH_CACHE_ENVELOPE;
+	case IMAP_FETCH_BODY:
+		return FETCH_CACHE_BODY;
+	case IMAP_FETCH_BODYSTRUCTURE:
+		return FETCH_CACHE_BODYSTRUCTURE;
+	case IMAP_FETCH_SECTION:
+		if (it->spec.nparts == 0 &&
+		    (it->spec.text == MIME_SECTION_HEADER ||
+		     it->spec.text == MIME_SECTION_FIELDS ||
+		     it->spec.text == MIME_SECTION_FIELDS_NOT))
+			return FETCH_CACHE_HEADER;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* ENVELOPE, BODY or BODYSTRUCTURE (the caller wrote the name): from the
+ * cache when it had them, else computed from the parse and given to the
+ * cache. */
+static int
+write_structure(struct fetch_msg *fm, const struct imap_fetch_item *it,
+		const struct cache_hit *hit)
+{
+	struct arena *a = fm->s->arena;
+	size_t start = fm->b->len;
+	int ret;
+
+	if (hit->data != NULL)
+		return buf_append(fm->b, hit->data, hit->len);
+	/* fetch_one() parsed the message when an item asked for that. */
+	assert(fm->mime != NULL);
+	if (it->kind == IMAP_FETCH_ENVELOPE)
+		ret = mime_write_envelope(fm->b, a, fm->mime, fm->mime->root);
+	else
+		ret = mime_write_bodystructure(
+			fm->b, a, fm->mime, fm->mime->root,
+			it->kind == IMAP_FETCH_BODYSTRUCTURE);
+	if (ret == 0)
+		md_cache_put(fm->s->view.box, fm->m->uid, cache_field(it),
+			     fm->b->data + start, fm->b->len - start);
+	return ret;
+}
+
 /* msg-att = "(" (msg-att-dynamic / msg-att-static)
  *           *(SP (msg-att-dynamic / msg-att-static)) ")"  (RFC 3501 9) */
 static int
-write_item(struct fetch_msg *fm, const struct imap_fetch_item *it)
+write_item(struct fetch_msg *fm, const struct imap_fetch_item *it,
+	   const struct cache_hit *hit)
 {
-	struct arena *a = fm->s->arena;
-
-	/* fetch_one() parsed the message when an item asked for that. */
-	assert(fm->mime != NULL || !it->needs_mime);
-	if (it->kind == IMAP_FETCH_ENVELOPE || it->kind == IMAP_FETCH_BODY ||
-	    it->kind == IMAP_FETCH_BODYSTRUCTURE)
-		assert(fm->mime != NULL);
+	/* fetch_one() parsed the message (or the cached header) when an item
+	 * asked for that, unless the cache had the item itself. */
+	assert(fm->mime != NULL || !it->needs_mime || hit->data != NULL);
 	switch (it->kind) {
 	case IMAP_FETCH_UID:
 		return buf_printf(fm->b, "UID %u", fm->m->uid);
@@ -150,15 +220,13 @@ write_item(struct fetch_msg *fm, const struct imap_fetch_item *it)
 				  (unsigned long long)wire_size(fm));
 	case IMAP_FETCH_ENVELOPE:
 		(void)buf_puts(fm->b, "ENVELOPE ");
-		return mime_write_envelope(fm->b, a, fm->mime, fm->mime->root);
+		return write_structure(fm, it, hit);
 	case IMAP_FETCH_BODY:
 	case IMAP_FETCH_BODYSTRUCTURE:
 		(void)buf_puts(fm->b, it->kind == IMAP_FETCH_BODY
 					      ? "BODY "
 					      : "BODYSTRUCTURE ");
-		return mime_write_bodystructure(
-			fm->b, a, fm->mime, fm->mime->root,
-			it->kind == IMAP_FETCH_BODYSTRUCTURE);
+		return write_structure(fm, it, hit);
 	case IMAP_FETCH_SECTION:
 		return write_section(fm, it);
 	}
@@ -184,7 +252,7 @@ write_msg(struct fetch_msg *fm, bool is_uid)
 	}
 	for (i = 0; i < fm->f->count; i++) {
 		(void)buf_puts(fm->b, sep);
-		if (write_item(fm, &fm->f->items[i]) != 0)
+		if (write_item(fm, &fm->f->items[i], &fm->hits[i]) != 0)
 			return -1;
 		sep = " ";
 	}
@@ -219,6 +287,61 @@ header_len(const struct md_view *v)
 	return v->size;
 }
 
+/* Look every item that needs the message's bytes up in the cache (hits
+ * go to fm->hits). Returns true when all of them were found and the file
+ * need not be read; a cached header block is then parsed for the header
+ * sections. */
+static bool
+from_cache(struct fetch_msg *fm)
+{
+	const struct imap_fetch *f = fm->f;
+	struct cache_hit header = {NULL, 0};
+	bool all = !(f->has_size && fm->m->vsize == 0 && fm->m->size > 0);
+	size_t i;
+
+	for (i = 0; i < f->count; i++) {
+		const struct imap_fetch_item *it = &f->items[i];
+		unsigned field = cache_field(it);
+
+		if (!it->needs_mime && it->kind != IMAP_FETCH_SECTION)
+			continue; /* answered from the store's record */
+		if (field == 0 ||
+		    md_cache_get(fm->s->view.box, fm->m->uid, field,
+				 &fm->hits[i].data, &fm->hits[i].len) != 1) {
+			all = false;
+			continue;
+		}
+		if (field == FETCH_CACHE_HEADER) {
+			header = fm->hits[i];
+			fm->header_cached = true;
+			/* The section is resolved on the parse below. */
+			fm->hits[i].data = NULL;
+		}
+	}
+	if (all && header.data != NULL)
+		fm->mime = mime_parse(fm->s->arena, header.data, header.len);
+	return all;
+}
+
+/* Give the header block of the mapped message to the cache when an item
+ * would have been answered from it. */
+static void
+put_header(struct fetch_msg *fm)
+{
+	size_t i;
+
+	if (fm->header_cached)
+		return;
+	for (i = 0; i < fm->f->count; i++) {
+		if (cache_field(&fm->f->items[i]) == FETCH_CACHE_HEADER) {
+			md_cache_put(fm->s->view.box, fm->m->uid,
+				     FETCH_CACHE_HEADER, fm->view.data,
+				     header_len(&fm->view));
+			return;
+		}
+	}
+}
+
 /* Fetch one message. Returns 0, 1 when it is no longer there (expunged by
  * another session: nothing written), or -1 on a store error. */
 static int
@@ -237,18 +360,22 @@ fetch_one(struct imap_session *s, const struct imap_fetch *f, bool is_uid,
 	msgs = md_box_messages(s->view.box, &total);
 	fm.m = &msgs[bi];
 	fm.index = (uint32_t)imap_view_index(&s->view, uid);
-	if (f->needs_content ||
-	    (f->has_size && fm.m->vsize == 0 && fm.m->size > 0)) {
+	fm.hits = arena_calloc(s->arena, f->count, sizeof(*fm.hits));
+	if ((f->needs_content ||
+	     (f->has_size && fm.m->vsize == 0 && fm.m->size > 0)) &&
+	    !from_cache(&fm)) {
 		if (md_box_view(s->view.box, uid, &fm.view) < 0)
 			return md_last_error(s->store, NULL) == MD_ERR_EXPUNGED
 				       ? 1
 				       : -1;
 		fm.has_view = true;
+		put_header(&fm);
+		if (f->needs_mime)
+			fm.mime = mime_parse(
+				s->arena, (const unsigned char *)fm.view.data,
+				f->needs_body ? fm.view.size
+					      : header_len(&fm.view));
 	}
-	if (f->needs_mime)
-		fm.mime = mime_parse(
-			s->arena, (const unsigned char *)fm.view.data,
-			f->needs_body ? fm.view.size : header_len(&fm.view));
 	ret = write_msg(&fm, is_uid);
 	if (fm.has_view)
 		md_view_release(&fm.view);
@@ -314,6 +441,8 @@ cmd_fetch(struct imap_cmd *cmd)
 		gone |= ret == 1;
 	}
 	buf_free(&b);
+	/* What this command computed serves the next FETCH of any session. */
+	md_cache_flush(s->view.box);
 	if (ret < 0)
 		imap_cmd_store_error(cmd, false);
 	else if (gone && !cmd->is_uid)
