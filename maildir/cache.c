@@ -33,15 +33,17 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 
-#define HDR_MAGIC "IMAPMVC1"
 #define HDR_LEN 16
-#define REC_MAGIC "MCR1"
 #define REC_HDR 24
+/* Byte arrays, not strings: nothing here is NUL-terminated. */
+static const unsigned char hdr_magic[8] = {'I', 'M', 'A', 'P',
+					   'M', 'V', 'C', '1'};
+static const unsigned char rec_magic[4] = {'M', 'C', 'R', '1'};
 /* Blobs larger than this are not cached (a header block of a megabyte
  * is not worth keeping). */
-#define MAX_FIELD_LEN (1024 * 1024)
+#define MAX_FIELD_LEN ((size_t)1024 * 1024)
 /* Below this size the file is never compacted for being mostly dead. */
-#define COMPACT_MIN (64 * 1024)
+#define COMPACT_MIN ((size_t)64 * 1024)
 
 /* One indexed record: the latest one for its key wins. */
 struct cache_ent {
@@ -196,7 +198,7 @@ rec_check(const unsigned char *d, size_t end, size_t pos, size_t *len_r)
 
 	if (end - pos < REC_HDR)
 		return 0;
-	if (memcmp(d + pos, REC_MAGIC, 4) != 0)
+	if (memcmp(d + pos, rec_magic, 4) != 0)
 		return -1;
 	base_len = get_le32(d + pos + 12);
 	data_len = get_le32(d + pos + 16);
@@ -235,7 +237,7 @@ index_records(struct md_cache *c)
 			pos += len;
 			continue;
 		}
-		next = memmem(d + pos + 1, c->map_len - pos - 1, REC_MAGIC, 4);
+		next = memmem(d + pos + 1, c->map_len - pos - 1, rec_magic, 4);
 		if (next == NULL) {
 			/* Keep the last bytes: they may start a magic. */
 			pos = c->map_len - 3 > pos ? c->map_len - 3 : pos;
@@ -249,7 +251,7 @@ index_records(struct md_cache *c)
 static bool
 header_valid(const unsigned char *d, size_t len, uint32_t uidvalidity)
 {
-	return len >= HDR_LEN && memcmp(d, HDR_MAGIC, 8) == 0 &&
+	return len >= HDR_LEN && memcmp(d, hdr_magic, 8) == 0 &&
 	       get_le32(d + 8) == uidvalidity &&
 	       get_le32(d + 12) == checksum(CHECKSUM_INIT, d, 12);
 }
@@ -359,14 +361,15 @@ md_cache_get(struct md_box *box, uint32_t uid, unsigned field,
 		refresh(box, c);
 	idx = md_box_find(box, uid);
 	e = tab_find(c, uid, field);
-	if (idx < 0 || e == NULL)
+	if (idx < 0 || c->map == NULL || e == NULL)
 		return 0;
 	/* The record must name the file the box has now for this UID: a
 	 * file replaced under the same UID (a rebuilt list) is not it. */
 	rec = (const unsigned char *)c->map + e->off;
 	base = box->msgs[idx].basename;
 	base_len = get_le32(rec + 12);
-	if (strlen(base) != base_len || memcmp(rec + REC_HDR, base, base_len))
+	if (strlen(base) != base_len ||
+	    memcmp(rec + REC_HDR, base, base_len) != 0)
 		return 0;
 	*data_r = rec + REC_HDR + base_len;
 	*len_r = get_le32(rec + 16);
@@ -381,7 +384,7 @@ rec_append(struct buf *b, uint32_t uid, uint32_t field, const char *base,
 	unsigned char h[REC_HDR];
 	uint32_t sum;
 
-	memcpy(h, REC_MAGIC, 4);
+	memcpy(h, rec_magic, 4);
 	put_le32(h + 4, uid);
 	put_le32(h + 8, field);
 	put_le32(h + 12, (uint32_t)base_len);
@@ -437,7 +440,7 @@ superseded(const struct md_cache *c)
 	size_t pos = 0;
 
 	/* The pending records were built by rec_append: well-formed. */
-	while (pos < c->pending.len) {
+	while (d != NULL && pos < c->pending.len) {
 		const struct cache_ent *e = tab_find(c, get_le32(d + pos + 4),
 						     get_le32(d + pos + 8));
 
@@ -461,7 +464,7 @@ write_compacted(struct md_box *box, struct md_cache *c, int fd, size_t budget)
 	size_t i, total;
 	int ret = 0;
 
-	memcpy(h, HDR_MAGIC, 8);
+	memcpy(h, hdr_magic, 8);
 	put_le32(h + 8, box->uidvalidity);
 	put_le32(h + 12, checksum(CHECKSUM_INIT, h, 12));
 	buf_init(&b, 0);
