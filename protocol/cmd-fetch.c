@@ -24,6 +24,12 @@
  * BODY[HEADER], HEADER.FIELDS[.NOT] and RFC822.HEADER are answered from a
  * parse of it, as they are from the file. */
 #define FETCH_CACHE_HEADER FETCH_CACHE_ID(4)
+/* The answer to one HEADER.FIELDS[.NOT] list of the top-level message:
+ * ids with the top bit set carry 24 bits of a hash of the list, and the
+ * blob starts with the list itself (fields_key()) and a NUL, so that two
+ * lists with the same hash are told apart (a mismatch is a miss). */
+#define FETCH_CACHE_FIELDS(hash)                                               \
+	(1u << 31 | FETCH_CACHE_GEN << 24 | ((hash)&0xffffffu))
 
 /* An item's bytes found in the cache (data NULL: not found). */
 struct cache_hit {
@@ -93,11 +99,93 @@ resp_sink(void *ctx, const void *data, size_t len)
 	return s->write_failed ? -1 : 0;
 }
 
+/* The key of a top-level HEADER.FIELDS[.NOT] list into key_r: "F" or
+ * "N", then each name upper-cased after a LF (IMAP strings hold neither
+ * NUL nor LF), and its cache field id. Returns 0, or -1 when spec is
+ * not such a list. */
+static int
+fields_key(const struct mime_section *spec, struct buf *key_r,
+	   unsigned *field_r)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	size_t i, j;
+
+	if (spec->nparts != 0 || (spec->text != MIME_SECTION_FIELDS &&
+				  spec->text != MIME_SECTION_FIELDS_NOT))
+		return -1;
+	/* key_r has no maximum: these appends cannot fail. */
+	(void)buf_putc(key_r, spec->text == MIME_SECTION_FIELDS ? 'F' : 'N');
+	for (i = 0; i < spec->nfields; i++) {
+		(void)buf_putc(key_r, '\n');
+		for (j = 0; spec->fields[i][j] != '\0'; j++) {
+			char c = spec->fields[i][j];
+
+			if (c >= 'a' && c <= 'z')
+				c = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[c - 'a'];
+			(void)buf_putc(key_r, c);
+		}
+	}
+	for (i = 0; i < key_r->len; i++) {
+		h ^= (unsigned char)key_r->data[i];
+		h *= 16777619u;
+	}
+	*field_r = FETCH_CACHE_FIELDS(h);
+	return 0;
+}
+
+/* The cached answer to the header list of it, into *hit_r. true on a hit
+ * whose stored list is this list. */
+static bool
+fields_from_cache(struct fetch_msg *fm, const struct imap_fetch_item *it,
+		  struct cache_hit *hit_r)
+{
+	struct buf key;
+	const void *data;
+	unsigned field;
+	size_t len;
+	bool hit = false;
+
+	buf_init(&key, 0);
+	if (fields_key(&it->spec, &key, &field) == 0 &&
+	    md_cache_get(fm->s->view.box, fm->m->uid, field, &data, &len) ==
+		    1 &&
+	    len > key.len && memcmp(data, key.data, key.len) == 0 &&
+	    ((const char *)data)[key.len] == '\0') {
+		hit_r->data = (const char *)data + key.len + 1;
+		hit_r->len = len - key.len - 1;
+		hit = true;
+	}
+	buf_free(&key);
+	return hit;
+}
+
+/* Give the answer v to the header list of it to the cache. */
+static void
+fields_to_cache(struct fetch_msg *fm, const struct imap_fetch_item *it,
+		const struct mime_view *v)
+{
+	struct buf key;
+	unsigned field;
+
+	if (v->convert_lf)
+		return; /* not a fields view */
+	buf_init(&key, 0);
+	if (fields_key(&it->spec, &key, &field) == 0) {
+		/* key has no maximum: these appends cannot fail. */
+		(void)buf_putc(&key, '\0');
+		(void)buf_append(&key, v->data, v->len);
+		md_cache_put(fm->s->view.box, fm->m->uid, field, key.data,
+			     key.len);
+	}
+	buf_free(&key);
+}
+
 /* "BODY" section ["<" number ">"] SP nstring          (RFC 3501 9)
  * A part that does not exist is NIL; otherwise a literal (or "" when
  * empty) streamed from the message. */
 static int
-write_section(struct fetch_msg *fm, const struct imap_fetch_item *it)
+write_section(struct fetch_msg *fm, const struct imap_fetch_item *it,
+	      const struct cache_hit *hit)
 {
 	const struct mime_section *spec = &it->spec;
 	uint64_t origin = spec->has_partial ? spec->origin : 0;
@@ -109,7 +197,13 @@ write_section(struct fetch_msg *fm, const struct imap_fetch_item *it)
 	if (spec->has_partial)
 		(void)buf_printf(fm->b, "<%llu>",
 				 (unsigned long long)spec->origin);
-	if (!it->needs_mime) {
+	if (hit->data != NULL) {
+		/* A header list answered before: wire bytes. */
+		memset(&v, 0, sizeof(v));
+		v.data = hit->data;
+		v.len = hit->len;
+		v.size = hit->len;
+	} else if (!it->needs_mime) {
 		/* The whole message: no parse needed (and the parse, when
 		 * another item made one, may cover the header only). */
 		memset(&v, 0, sizeof(v));
@@ -121,6 +215,8 @@ write_section(struct fetch_msg *fm, const struct imap_fetch_item *it)
 		   0) {
 		(void)buf_puts(fm->b, " NIL");
 		return 0;
+	} else {
+		fields_to_cache(fm, it, &v);
 	}
 	size = mime_view_slice_size(&v, origin, count);
 	if (size == 0) {
@@ -228,7 +324,7 @@ write_item(struct fetch_msg *fm, const struct imap_fetch_item *it,
 					      : "BODYSTRUCTURE ");
 		return write_structure(fm, it, hit);
 	case IMAP_FETCH_SECTION:
-		return write_section(fm, it);
+		return write_section(fm, it, hit);
 	}
 	return 0;
 }
@@ -305,6 +401,9 @@ from_cache(struct fetch_msg *fm)
 
 		if (!it->needs_mime && it->kind != IMAP_FETCH_SECTION)
 			continue; /* answered from the store's record */
+		if (field == FETCH_CACHE_HEADER &&
+		    fields_from_cache(fm, it, &fm->hits[i]))
+			continue;
 		if (field == 0 ||
 		    md_cache_get(fm->s->view.box, fm->m->uid, field,
 				 &fm->hits[i].data, &fm->hits[i].len) != 1) {

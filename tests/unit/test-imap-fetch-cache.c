@@ -221,6 +221,60 @@ no_cache_file_gives_the_same_answer(void **state)
 	free(second);
 }
 
+/* FNV-1a over s, as the cache key of a header list is hashed. */
+static uint32_t
+fnv(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/* A field name whose HEADER.FIELDS list key ("F\n" + name) has the same
+ * 24-bit hash as the list (Subject): found by counting in hex. */
+static void
+colliding_name(char *out, size_t size)
+{
+	const char *want = "F\nSUBJECT";
+	uint32_t target = fnv(want, strlen(want)) & 0xffffff;
+	char key[32];
+	uint32_t n;
+
+	for (n = 0;; n++) {
+		int len = snprintf(key, sizeof(key), "F\nZ%X", n);
+
+		if ((fnv(key, (size_t)len) & 0xffffff) == target)
+			break;
+	}
+	(void)snprintf(out, size, "%s", key + 2);
+}
+
+static void
+header_lists_sharing_a_hash_are_told_apart(void **state)
+{
+	struct fx *fx = *state;
+	char name[32], items[64];
+	char *subject, *other, *again;
+
+	colliding_name(name, sizeof(name));
+	(void)snprintf(items, sizeof(items), "BODY.PEEK[HEADER.FIELDS (%s)]",
+		       name);
+	subject = session_fetch(fx, "BODY.PEEK[HEADER.FIELDS (Subject)]");
+	assert_non_null(strstr(subject, "Subject: afternoon meeting"));
+	other = session_fetch(fx, items);
+	assert_null(strstr(other, "Subject:"));
+	again = session_fetch(fx, "BODY.PEEK[HEADER.FIELDS (Subject)]");
+	tc_expect("subject again", again, subject);
+	free(subject);
+	free(other);
+	free(again);
+}
+
 int
 main(void)
 {
@@ -233,6 +287,9 @@ main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			no_cache_file_gives_the_same_answer, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			header_lists_sharing_a_hash_are_told_apart, setup,
+			teardown),
 	};
 
 	log_set_level(LOG_LEVEL_ERROR);
