@@ -24,6 +24,8 @@
  * BODY[HEADER], HEADER.FIELDS[.NOT] and RFC822.HEADER are answered from a
  * parse of it, as they are from the file. */
 #define FETCH_CACHE_HEADER FETCH_CACHE_ID(4)
+/* RFC822.SIZE of a file whose name gives no ,W= size: 8 bytes, LE. */
+#define FETCH_CACHE_WIRE_SIZE FETCH_CACHE_ID(5)
 /* The answer to one HEADER.FIELDS[.NOT] list of the top-level message:
  * ids with the top bit set carry 24 bits of a hash of the list, and the
  * blob starts with the list itself (fields_key()) and a NUL, so that two
@@ -49,6 +51,8 @@ struct fetch_msg {
 	struct buf *b;             /* the response so far */
 	struct cache_hit *hits;    /* per item of f, in the arena */
 	bool header_cached;        /* the cache had the header block */
+	bool has_wire_size;        /* wire_size below came from the cache */
+	uint64_t wire_size;
 };
 
 static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -72,12 +76,43 @@ write_date(struct buf *b, time_t t)
 /* The wire (CRLF) size of the whole message: from the file name's ,W=
  * when known, else counted on the mapped bytes. */
 static uint64_t
-wire_size(const struct fetch_msg *fm)
+wire_size(struct fetch_msg *fm)
 {
+	unsigned char le[8];
+	uint64_t n;
+	size_t i;
+
 	if (fm->m->vsize > 0 || fm->m->size == 0)
 		return fm->m->vsize;
-	return mime_wire_size((const unsigned char *)fm->view.data, 0,
-			      fm->view.size);
+	if (fm->has_wire_size)
+		return fm->wire_size;
+	n = mime_wire_size((const unsigned char *)fm->view.data, 0,
+			   fm->view.size);
+	for (i = 0; i < 8; i++)
+		le[i] = (unsigned char)(n >> (8 * i));
+	md_cache_put(fm->s->view.box, fm->m->uid, FETCH_CACHE_WIRE_SIZE, le,
+		     sizeof(le));
+	return n;
+}
+
+/* The cached RFC822.SIZE into fm; true on a hit. */
+static bool
+wire_size_from_cache(struct fetch_msg *fm)
+{
+	const unsigned char *le;
+	const void *data;
+	size_t len, i;
+
+	if (md_cache_get(fm->s->view.box, fm->m->uid, FETCH_CACHE_WIRE_SIZE,
+			 &data, &len) != 1 ||
+	    len != 8)
+		return false;
+	le = data;
+	fm->wire_size = 0;
+	for (i = 0; i < 8; i++)
+		fm->wire_size |= (uint64_t)le[i] << (8 * i);
+	fm->has_wire_size = true;
+	return true;
 }
 
 /* Hand the response so far to the session's output. */
@@ -392,8 +427,11 @@ from_cache(struct fetch_msg *fm)
 {
 	const struct imap_fetch *f = fm->f;
 	struct cache_hit header = {NULL, 0};
-	bool all = !(f->has_size && fm->m->vsize == 0 && fm->m->size > 0);
+	bool all = true;
 	size_t i;
+
+	if (f->has_size && fm->m->vsize == 0 && fm->m->size > 0)
+		all = wire_size_from_cache(fm);
 
 	for (i = 0; i < f->count; i++) {
 		const struct imap_fetch_item *it = &f->items[i];

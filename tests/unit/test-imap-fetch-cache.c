@@ -18,7 +18,7 @@ static const char *const fixtures[] = {"mime-plain", "mime-alternative",
 
 /* Every cached item: a second FETCH of these reads no message file. */
 #define ITEMS                                                                  \
-	"(UID FLAGS ENVELOPE BODY BODYSTRUCTURE RFC822.HEADER "                \
+	"(UID FLAGS RFC822.SIZE ENVELOPE BODY BODYSTRUCTURE RFC822.HEADER "    \
 	"BODY.PEEK[HEADER.FIELDS (From Subject Date Message-ID)] "             \
 	"BODY.PEEK[HEADER.FIELDS.NOT (Subject)] BODY.PEEK[HEADER]<5.20>)"
 /* The same with items that need the file (a part, a size the file name
@@ -154,6 +154,22 @@ second_session_gets_byte_identical_answer_from_cache(void **state)
 	free(third);
 }
 
+static void
+size_of_a_file_without_w_comes_from_cache(void **state)
+{
+	struct fx *fx = *state;
+	char *first, *second;
+
+	first = session_fetch(fx, "RFC822.SIZE");
+	assert_non_null(strstr(first, "* 4 FETCH (RFC822.SIZE "));
+	/* One bare LF fewer: counted again, the size would drop by one. */
+	rewrite_in_place(fx->root, "Subject: bare LF\n", "Subject: bare LFx");
+	second = session_fetch(fx, "RFC822.SIZE");
+	tc_expect("cached size", second, first);
+	free(first);
+	free(second);
+}
+
 /* Damage the cache file in different ways: the answer must always be
  * the one computed from the files. */
 static void
@@ -287,6 +303,9 @@ main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			no_cache_file_gives_the_same_answer, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			size_of_a_file_without_w_comes_from_cache, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(
 			header_lists_sharing_a_hash_are_told_apart, setup,
 			teardown),
