@@ -138,6 +138,7 @@ md_box_free(struct md_box **boxp)
 	if (box->has_lock)
 		md_box_unlock(box);
 	free_view(box);
+	md_cache_free(&box->cache);
 	md_keywords_clear(&box->kw);
 	md_uids_free(&box->vanished);
 	md_uids_free(&box->changed);

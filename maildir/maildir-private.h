@@ -51,6 +51,10 @@ bool md_fault_fake_exdev(void);
 #define MD_SUBSCRIPTIONS "subscriptions"
 #define MD_SUBSCRIPTIONS_LOCK "subscriptions.lock"
 #define MD_MOVE_JOURNAL "imapmoved-move-journal"
+#define MD_CACHE "imapmoved-cache"
+#define MD_CACHE_TMP "imapmoved-cache.tmp"
+/* Default bound of a box's metadata cache file. */
+#define MD_CACHE_DEFAULT_MAX ((size_t)64 * 1024 * 1024)
 #define MD_MAX_NAME 255
 /* Every upper-case letter bit of struct md_msg flags. */
 #define MD_FLAG_ALL 0x3ffffffu
@@ -61,6 +65,7 @@ struct md_store {
 	unsigned lock_stale_secs;
 	unsigned lock_wait_secs;
 	size_t max_message;
+	size_t cache_max; /* bound of each cache file; 0: no cache */
 	enum md_err err;
 	char err_text[160];
 };
@@ -178,6 +183,10 @@ int md_keywords_add(struct md_keywords *kw, const char *name, bool *added_r);
 int md_keywords_map(const struct md_keywords *from, uint32_t bits,
 		    struct md_keywords *to, uint32_t *out_r, bool *added_r);
 
+/* ---- metadata cache (cache.c) ---- */
+struct md_cache;
+void md_cache_free(struct md_cache **cache);
+
 /* ---- box internals (box.c, sync.c) ---- */
 struct md_box {
 	struct md_store *store;
@@ -197,6 +206,7 @@ struct md_box {
 	/* What the last sync saw, for the no-work check. */
 	struct stat list_st;
 	struct timespec new_mtime, cur_mtime;
+	struct md_cache *cache; /* created by the first cache call */
 };
 /* Open a folder's directories without syncing it (for append, copy and
  * move targets). Returns 0 or -1 (NOTFOUND, BADNAME, ...). */

@@ -299,6 +299,35 @@ int md_box_copy(struct md_box *box, const uint32_t *uids, size_t count,
 int md_move(struct md_box *box, const uint32_t *uids, size_t count,
 	    const char *target, struct md_copy_result *result);
 
+/* ---- Metadata cache ---- */
+
+/* A per-mailbox cache of opaque blobs keyed by (UID, field), shared by
+ * every box object (every session) of the mailbox through the file
+ * imapmoved-cache beside the UID list. The caller chooses the field ids
+ * and what they hold; a blob must be a pure function of the message
+ * file's bytes, because an entry is valid exactly as long as the box has
+ * the same file (base name) for that UID. It is only a cache: a missing,
+ * stale or corrupt file gives misses, never an error, and never wrong
+ * data. */
+
+/* Look up field of uid. Returns 1 and *data_r, *len_r on a hit (pointing
+ * into the box's mapping of the file, valid until the next
+ * md_cache_flush() or md_box_free() of box), 0 on a miss (also when the
+ * file cannot be read: logged). The first lookup after md_cache_flush()
+ * looks at the file again, so one command sees one state of it. */
+int md_cache_get(struct md_box *box, uint32_t uid, unsigned field,
+		 const void **data_r, size_t *len_r);
+/* Remember data (copied) as field of uid, for the next md_cache_flush().
+ * Ignored when uid is not in the box or data exceeds 1 MiB. */
+void md_cache_put(struct md_box *box, uint32_t uid, unsigned field,
+		  const void *data, size_t len);
+/* Write what was put (call once per command). Failures (a busy lock for
+ * a rewrite, a full disk) are logged and only lose the new entries. */
+void md_cache_flush(struct md_box *box);
+/* Bound of each mailbox's cache file in bytes (default 64 MiB; 0 turns
+ * the cache off: every get misses, puts are dropped). */
+void md_store_set_cache_max(struct md_store *store, size_t max);
+
 /* ---- Change notification (IDLE) ---- */
 
 /* An inotify descriptor that becomes readable when new/, cur/ or the UID

@@ -134,6 +134,7 @@ md_store_open(const char *root, bool create, struct md_store **store_r)
 	store->root_fd = fd;
 	store->lock_stale_secs = 10;
 	store->lock_wait_secs = 30;
+	store->cache_max = MD_CACHE_DEFAULT_MAX;
 	*store_r = store;
 	return 0;
 }

@@ -11,6 +11,34 @@
 #include <string.h>
 #include <time.h>
 
+/* Field ids in the store's metadata cache (md_cache_get): blobs that are
+ * a pure function of the message file. FETCH_CACHE_GEN is part of every
+ * id: bump it whenever what a field holds changes (a fix in the ENVELOPE
+ * writer), so that files written by an older server are never used. */
+#define FETCH_CACHE_GEN 1u
+#define FETCH_CACHE_ID(n) (FETCH_CACHE_GEN << 8 | (n))
+#define FETCH_CACHE_ENVELOPE FETCH_CACHE_ID(1) /* the ENVELOPE list */
+#define FETCH_CACHE_BODY FETCH_CACHE_ID(2)     /* the BODY list */
+#define FETCH_CACHE_BODYSTRUCTURE FETCH_CACHE_ID(3)
+/* The raw top-level header with its blank line (header_len() bytes):
+ * BODY[HEADER], HEADER.FIELDS[.NOT] and RFC822.HEADER are answered from a
+ * parse of it, as they are from the file. */
+#define FETCH_CACHE_HEADER FETCH_CACHE_ID(4)
+/* RFC822.SIZE of a file whose name gives no ,W= size: 8 bytes, LE. */
+#define FETCH_CACHE_WIRE_SIZE FETCH_CACHE_ID(5)
+/* The answer to one HEADER.FIELDS[.NOT] list of the top-level message:
+ * ids with the top bit set carry 24 bits of a hash of the list, and the
+ * blob starts with the list itself (fields_key()) and a NUL, so that two
+ * lists with the same hash are told apart (a mismatch is a miss). */
+#define FETCH_CACHE_FIELDS(hash)                                               \
+	(1u << 31 | FETCH_CACHE_GEN << 24 | ((hash)&0xffffffu))
+
+/* An item's bytes found in the cache (data NULL: not found). */
+struct cache_hit {
+	const void *data;
+	size_t len;
+};
+
 /* What one message's response is built from. */
 struct fetch_msg {
 	struct imap_session *s;
@@ -21,6 +49,10 @@ struct fetch_msg {
 	bool has_view;
 	struct mime_message *mime; /* parsed when needed, in the arena */
 	struct buf *b;             /* the response so far */
+	struct cache_hit *hits;    /* per item of f, in the arena */
+	bool header_cached;        /* the cache had the header block */
+	bool has_wire_size;        /* wire_size below came from the cache */
+	uint64_t wire_size;
 };
 
 static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -44,12 +76,43 @@ write_date(struct buf *b, time_t t)
 /* The wire (CRLF) size of the whole message: from the file name's ,W=
  * when known, else counted on the mapped bytes. */
 static uint64_t
-wire_size(const struct fetch_msg *fm)
+wire_size(struct fetch_msg *fm)
 {
+	unsigned char le[8];
+	uint64_t n;
+	size_t i;
+
 	if (fm->m->vsize > 0 || fm->m->size == 0)
 		return fm->m->vsize;
-	return mime_wire_size((const unsigned char *)fm->view.data, 0,
-			      fm->view.size);
+	if (fm->has_wire_size)
+		return fm->wire_size;
+	n = mime_wire_size((const unsigned char *)fm->view.data, 0,
+			   fm->view.size);
+	for (i = 0; i < 8; i++)
+		le[i] = (unsigned char)(n >> (8 * i));
+	md_cache_put(fm->s->view.box, fm->m->uid, FETCH_CACHE_WIRE_SIZE, le,
+		     sizeof(le));
+	return n;
+}
+
+/* The cached RFC822.SIZE into fm; true on a hit. */
+static bool
+wire_size_from_cache(struct fetch_msg *fm)
+{
+	const unsigned char *le;
+	const void *data;
+	size_t len, i;
+
+	if (md_cache_get(fm->s->view.box, fm->m->uid, FETCH_CACHE_WIRE_SIZE,
+			 &data, &len) != 1 ||
+	    len != 8)
+		return false;
+	le = data;
+	fm->wire_size = 0;
+	for (i = 0; i < 8; i++)
+		fm->wire_size |= (uint64_t)le[i] << (8 * i);
+	fm->has_wire_size = true;
+	return true;
 }
 
 /* Hand the response so far to the session's output. */
@@ -71,11 +134,93 @@ resp_sink(void *ctx, const void *data, size_t len)
 	return s->write_failed ? -1 : 0;
 }
 
+/* The key of a top-level HEADER.FIELDS[.NOT] list into key_r: "F" or
+ * "N", then each name upper-cased after a LF (IMAP strings hold neither
+ * NUL nor LF), and its cache field id. Returns 0, or -1 when spec is
+ * not such a list. */
+static int
+fields_key(const struct mime_section *spec, struct buf *key_r,
+	   unsigned *field_r)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	size_t i, j;
+
+	if (spec->nparts != 0 || (spec->text != MIME_SECTION_FIELDS &&
+				  spec->text != MIME_SECTION_FIELDS_NOT))
+		return -1;
+	/* key_r has no maximum: these appends cannot fail. */
+	(void)buf_putc(key_r, spec->text == MIME_SECTION_FIELDS ? 'F' : 'N');
+	for (i = 0; i < spec->nfields; i++) {
+		(void)buf_putc(key_r, '\n');
+		for (j = 0; spec->fields[i][j] != '\0'; j++) {
+			char c = spec->fields[i][j];
+
+			if (c >= 'a' && c <= 'z')
+				c = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[c - 'a'];
+			(void)buf_putc(key_r, c);
+		}
+	}
+	for (i = 0; i < key_r->len; i++) {
+		h ^= (unsigned char)key_r->data[i];
+		h *= 16777619u;
+	}
+	*field_r = FETCH_CACHE_FIELDS(h);
+	return 0;
+}
+
+/* The cached answer to the header list of it, into *hit_r. true on a hit
+ * whose stored list is this list. */
+static bool
+fields_from_cache(struct fetch_msg *fm, const struct imap_fetch_item *it,
+		  struct cache_hit *hit_r)
+{
+	struct buf key;
+	const void *data;
+	unsigned field;
+	size_t len;
+	bool hit = false;
+
+	buf_init(&key, 0);
+	if (fields_key(&it->spec, &key, &field) == 0 &&
+	    md_cache_get(fm->s->view.box, fm->m->uid, field, &data, &len) ==
+		    1 &&
+	    len > key.len && memcmp(data, key.data, key.len) == 0 &&
+	    ((const char *)data)[key.len] == '\0') {
+		hit_r->data = (const char *)data + key.len + 1;
+		hit_r->len = len - key.len - 1;
+		hit = true;
+	}
+	buf_free(&key);
+	return hit;
+}
+
+/* Give the answer v to the header list of it to the cache. */
+static void
+fields_to_cache(struct fetch_msg *fm, const struct imap_fetch_item *it,
+		const struct mime_view *v)
+{
+	struct buf key;
+	unsigned field;
+
+	if (v->convert_lf)
+		return; /* not a fields view */
+	buf_init(&key, 0);
+	if (fields_key(&it->spec, &key, &field) == 0) {
+		/* key has no maximum: these appends cannot fail. */
+		(void)buf_putc(&key, '\0');
+		(void)buf_append(&key, v->data, v->len);
+		md_cache_put(fm->s->view.box, fm->m->uid, field, key.data,
+			     key.len);
+	}
+	buf_free(&key);
+}
+
 /* "BODY" section ["<" number ">"] SP nstring          (RFC 3501 9)
  * A part that does not exist is NIL; otherwise a literal (or "" when
  * empty) streamed from the message. */
 static int
-write_section(struct fetch_msg *fm, const struct imap_fetch_item *it)
+write_section(struct fetch_msg *fm, const struct imap_fetch_item *it,
+	      const struct cache_hit *hit)
 {
 	const struct mime_section *spec = &it->spec;
 	uint64_t origin = spec->has_partial ? spec->origin : 0;
@@ -87,7 +232,13 @@ write_section(struct fetch_msg *fm, const struct imap_fetch_item *it)
 	if (spec->has_partial)
 		(void)buf_printf(fm->b, "<%llu>",
 				 (unsigned long long)spec->origin);
-	if (!it->needs_mime) {
+	if (hit->data != NULL) {
+		/* A header list answered before: wire bytes. */
+		memset(&v, 0, sizeof(v));
+		v.data = hit->data;
+		v.len = hit->len;
+		v.size = hit->len;
+	} else if (!it->needs_mime) {
 		/* The whole message: no parse needed (and the parse, when
 		 * another item made one, may cover the header only). */
 		memset(&v, 0, sizeof(v));
@@ -99,6 +250,8 @@ write_section(struct fetch_msg *fm, const struct imap_fetch_item *it)
 		   0) {
 		(void)buf_puts(fm->b, " NIL");
 		return 0;
+	} else {
+		fields_to_cache(fm, it, &v);
 	}
 	size = mime_view_slice_size(&v, origin, count);
 	if (size == 0) {
@@ -123,18 +276,66 @@ write_flags(struct fetch_msg *fm)
 	imap_view_report_flags(fm->s, fm->index, false, false);
 }
 
+/* The cache field that answers it, or 0 when the item is not cached
+ * (sections of parts and bodies need the file). */
+static unsigned
+cache_field(const struct imap_fetch_item *it)
+{
+	switch (it->kind) {
+	case IMAP_FETCH_ENVELOPE:
+		return FETCH_CACHE_ENVELOPE;
+	case IMAP_FETCH_BODY:
+		return FETCH_CACHE_BODY;
+	case IMAP_FETCH_BODYSTRUCTURE:
+		return FETCH_CACHE_BODYSTRUCTURE;
+	case IMAP_FETCH_SECTION:
+		if (it->spec.nparts == 0 &&
+		    (it->spec.text == MIME_SECTION_HEADER ||
+		     it->spec.text == MIME_SECTION_FIELDS ||
+		     it->spec.text == MIME_SECTION_FIELDS_NOT))
+			return FETCH_CACHE_HEADER;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* ENVELOPE, BODY or BODYSTRUCTURE (the caller wrote the name): from the
+ * cache when it had them, else computed from the parse and given to the
+ * cache. */
+static int
+write_structure(struct fetch_msg *fm, const struct imap_fetch_item *it,
+		const struct cache_hit *hit)
+{
+	struct arena *a = fm->s->arena;
+	size_t start = fm->b->len;
+	int ret;
+
+	if (hit->data != NULL)
+		return buf_append(fm->b, hit->data, hit->len);
+	/* fetch_one() parsed the message when an item asked for that. */
+	assert(fm->mime != NULL);
+	if (it->kind == IMAP_FETCH_ENVELOPE)
+		ret = mime_write_envelope(fm->b, a, fm->mime, fm->mime->root);
+	else
+		ret = mime_write_bodystructure(
+			fm->b, a, fm->mime, fm->mime->root,
+			it->kind == IMAP_FETCH_BODYSTRUCTURE);
+	if (ret == 0)
+		md_cache_put(fm->s->view.box, fm->m->uid, cache_field(it),
+			     fm->b->data + start, fm->b->len - start);
+	return ret;
+}
+
 /* msg-att = "(" (msg-att-dynamic / msg-att-static)
  *           *(SP (msg-att-dynamic / msg-att-static)) ")"  (RFC 3501 9) */
 static int
-write_item(struct fetch_msg *fm, const struct imap_fetch_item *it)
+write_item(struct fetch_msg *fm, const struct imap_fetch_item *it,
+	   const struct cache_hit *hit)
 {
-	struct arena *a = fm->s->arena;
-
-	/* fetch_one() parsed the message when an item asked for that. */
-	assert(fm->mime != NULL || !it->needs_mime);
-	if (it->kind == IMAP_FETCH_ENVELOPE || it->kind == IMAP_FETCH_BODY ||
-	    it->kind == IMAP_FETCH_BODYSTRUCTURE)
-		assert(fm->mime != NULL);
+	/* fetch_one() parsed the message (or the cached header) when an item
+	 * asked for that, unless the cache had the item itself. */
+	assert(fm->mime != NULL || !it->needs_mime || hit->data != NULL);
 	switch (it->kind) {
 	case IMAP_FETCH_UID:
 		return buf_printf(fm->b, "UID %u", fm->m->uid);
@@ -150,17 +351,15 @@ write_item(struct fetch_msg *fm, const struct imap_fetch_item *it)
 				  (unsigned long long)wire_size(fm));
 	case IMAP_FETCH_ENVELOPE:
 		(void)buf_puts(fm->b, "ENVELOPE ");
-		return mime_write_envelope(fm->b, a, fm->mime, fm->mime->root);
+		return write_structure(fm, it, hit);
 	case IMAP_FETCH_BODY:
 	case IMAP_FETCH_BODYSTRUCTURE:
 		(void)buf_puts(fm->b, it->kind == IMAP_FETCH_BODY
 					      ? "BODY "
 					      : "BODYSTRUCTURE ");
-		return mime_write_bodystructure(
-			fm->b, a, fm->mime, fm->mime->root,
-			it->kind == IMAP_FETCH_BODYSTRUCTURE);
+		return write_structure(fm, it, hit);
 	case IMAP_FETCH_SECTION:
-		return write_section(fm, it);
+		return write_section(fm, it, hit);
 	}
 	return 0;
 }
@@ -184,7 +383,7 @@ write_msg(struct fetch_msg *fm, bool is_uid)
 	}
 	for (i = 0; i < fm->f->count; i++) {
 		(void)buf_puts(fm->b, sep);
-		if (write_item(fm, &fm->f->items[i]) != 0)
+		if (write_item(fm, &fm->f->items[i], &fm->hits[i]) != 0)
 			return -1;
 		sep = " ";
 	}
@@ -219,6 +418,67 @@ header_len(const struct md_view *v)
 	return v->size;
 }
 
+/* Look every item that needs the message's bytes up in the cache (hits
+ * go to fm->hits). Returns true when all of them were found and the file
+ * need not be read; a cached header block is then parsed for the header
+ * sections. */
+static bool
+from_cache(struct fetch_msg *fm)
+{
+	const struct imap_fetch *f = fm->f;
+	struct cache_hit header = {NULL, 0};
+	bool all = true;
+	size_t i;
+
+	if (f->has_size && fm->m->vsize == 0 && fm->m->size > 0)
+		all = wire_size_from_cache(fm);
+
+	for (i = 0; i < f->count; i++) {
+		const struct imap_fetch_item *it = &f->items[i];
+		unsigned field = cache_field(it);
+
+		if (!it->needs_mime && it->kind != IMAP_FETCH_SECTION)
+			continue; /* answered from the store's record */
+		if (field == FETCH_CACHE_HEADER &&
+		    fields_from_cache(fm, it, &fm->hits[i]))
+			continue;
+		if (field == 0 ||
+		    md_cache_get(fm->s->view.box, fm->m->uid, field,
+				 &fm->hits[i].data, &fm->hits[i].len) != 1) {
+			all = false;
+			continue;
+		}
+		if (field == FETCH_CACHE_HEADER) {
+			header = fm->hits[i];
+			fm->header_cached = true;
+			/* The section is resolved on the parse below. */
+			fm->hits[i].data = NULL;
+		}
+	}
+	if (all && header.data != NULL)
+		fm->mime = mime_parse(fm->s->arena, header.data, header.len);
+	return all;
+}
+
+/* Give the header block of the mapped message to the cache when an item
+ * would have been answered from it. */
+static void
+put_header(struct fetch_msg *fm)
+{
+	size_t i;
+
+	if (fm->header_cached)
+		return;
+	for (i = 0; i < fm->f->count; i++) {
+		if (cache_field(&fm->f->items[i]) == FETCH_CACHE_HEADER) {
+			md_cache_put(fm->s->view.box, fm->m->uid,
+				     FETCH_CACHE_HEADER, fm->view.data,
+				     header_len(&fm->view));
+			return;
+		}
+	}
+}
+
 /* Fetch one message. Returns 0, 1 when it is no longer there (expunged by
  * another session: nothing written), or -1 on a store error. */
 static int
@@ -237,18 +497,22 @@ fetch_one(struct imap_session *s, const struct imap_fetch *f, bool is_uid,
 	msgs = md_box_messages(s->view.box, &total);
 	fm.m = &msgs[bi];
 	fm.index = (uint32_t)imap_view_index(&s->view, uid);
-	if (f->needs_content ||
-	    (f->has_size && fm.m->vsize == 0 && fm.m->size > 0)) {
+	fm.hits = arena_calloc(s->arena, f->count, sizeof(*fm.hits));
+	if ((f->needs_content ||
+	     (f->has_size && fm.m->vsize == 0 && fm.m->size > 0)) &&
+	    !from_cache(&fm)) {
 		if (md_box_view(s->view.box, uid, &fm.view) < 0)
 			return md_last_error(s->store, NULL) == MD_ERR_EXPUNGED
 				       ? 1
 				       : -1;
 		fm.has_view = true;
+		put_header(&fm);
+		if (f->needs_mime)
+			fm.mime = mime_parse(
+				s->arena, (const unsigned char *)fm.view.data,
+				f->needs_body ? fm.view.size
+					      : header_len(&fm.view));
 	}
-	if (f->needs_mime)
-		fm.mime = mime_parse(
-			s->arena, (const unsigned char *)fm.view.data,
-			f->needs_body ? fm.view.size : header_len(&fm.view));
 	ret = write_msg(&fm, is_uid);
 	if (fm.has_view)
 		md_view_release(&fm.view);
@@ -314,6 +578,8 @@ cmd_fetch(struct imap_cmd *cmd)
 		gone |= ret == 1;
 	}
 	buf_free(&b);
+	/* What this command computed serves the next FETCH of any session. */
+	md_cache_flush(s->view.box);
 	if (ret < 0)
 		imap_cmd_store_error(cmd, false);
 	else if (gone && !cmd->is_uid)
