@@ -1089,7 +1089,11 @@ refused_client_table(void **state)
 				 tls_conn_describe(c));
 		show(t->name, err);
 		assert_null(c);
-		if (strstr(err, t->err) == NULL)
+		/* A client that rejects the certificate may hang up while
+		 * the server is still writing its flight: the server then
+		 * sees the hang-up before it can read the alert. */
+		if (strstr(err, t->err) == NULL &&
+		    !(t->verify && strstr(err, "client closed the connection")))
 			fail_msg("%s: unexpected error \"%s\"", t->name, err);
 		assert_int_equal(close(fd), 0);
 		/* The client did try and was turned down: its handshake
