@@ -248,6 +248,7 @@ md_refind(int cur_fd, const char *base, size_t base_len)
 	struct dirent *de;
 	char *found = NULL;
 
+	MD_STAT(dir_reads);
 	if (d == NULL)
 		return NULL;
 	while ((de = readdir(d)) != NULL) {

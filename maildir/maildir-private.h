@@ -44,6 +44,20 @@ bool md_fault_fake_exdev(void);
 #define md_fault_fake_exdev() false
 #endif
 
+/* Test-only statistics (fault builds): how often the store read new/ or
+ * cur/ (a scan or a re-find by base name) and how often it wrote the UID list, so tests can
+ * check that a sync with nothing new does neither. */
+struct md_stats {
+	unsigned long dir_reads;
+	unsigned long list_writes;
+};
+#ifdef IMAPMOVED_FAULTS
+extern struct md_stats md_stats;
+#define MD_STAT(field) ((void)md_stats.field++)
+#else
+#define MD_STAT(field) ((void)0)
+#endif
+
 #define MD_UIDLIST "imapmoved-uidlist"
 #define MD_UIDLIST_LOCK "imapmoved-uidlist.lock"
 #define MD_UIDLIST_TMP "imapmoved-uidlist.tmp"
@@ -245,7 +259,9 @@ int md_rename_noreplace(int olddirfd, const char *oldname, int newdirfd,
 /* fsync a directory fd, logging on failure. 0 or -1 with errno. */
 int md_fsync_dir(int fd, const char *what);
 /* The state of a directory as recorded in the list: its mtime, or zero
- * when it was modified too recently to be trusted (same-tick problem). */
-void md_dir_stamp(int fd, struct timespec *ts_r);
+ * when it was modified too recently to be trusted (same-tick problem).
+ * wait: on a filesystem with sub-second mtimes, wait out the clock tick
+ * (milliseconds) rather than return zero for a just-changed directory. */
+void md_dir_stamp(int fd, bool wait, struct timespec *ts_r);
 
 #endif

@@ -107,14 +107,17 @@ move_new(int new_fd, const char *from, int cur_fd, char *to, size_t tosize)
 	return 0;
 }
 
-/* Step 2: move every file of new/ to cur/ with an empty info. */
+/* Step 2: move every file of new/ to cur/ with an empty info. Returns
+ * how many entries it moved (or found gone), or -1. */
 static int
 scan_new(struct md_store *store, int new_fd, int cur_fd)
 {
 	DIR *d = md_opendir(new_fd);
 	struct dirent *de;
 	char name[NAME_MAX + 8];
+	int moved = 0;
 
+	MD_STAT(dir_reads);
 	if (d == NULL) {
 		md_set_syserr(store, "opendir", "new");
 		return -1;
@@ -135,9 +138,10 @@ scan_new(struct md_store *store, int new_fd, int cur_fd)
 			return -1;
 		}
 		FAULT_POINT("sync.after-new-rename");
+		moved++;
 	}
 	(void)closedir(d);
-	return 0;
+	return moved;
 }
 
 static int
@@ -170,6 +174,7 @@ read_cur(struct md_store *store, int cur_fd, struct scan *sc)
 	DIR *d = md_opendir(cur_fd);
 	struct dirent *de;
 
+	MD_STAT(dir_reads);
 	if (d == NULL) {
 		md_set_syserr(store, "opendir", "cur");
 		return -1;
@@ -338,13 +343,27 @@ scan_dirs(struct md_store *store, int new_fd, int cur_fd, struct md_uidlist *ul)
 	struct timespec new_stamp, cur_stamp;
 	struct scan sc = {0};
 	bool changed;
+	int moved, pass;
 
 	/* Stamp before reading, so a change during the scan shows as a
-	 * different mtime next time. */
-	md_dir_stamp(new_fd, &new_stamp);
-	if (scan_new(store, new_fd, cur_fd) < 0)
-		return -1;
-	md_dir_stamp(cur_fd, &cur_stamp);
+	 * different mtime next time. Moving files out of new/ changes new/
+	 * itself, so after a pass that moved some, new/ is stamped and read
+	 * again (it is then empty or nearly): the stamp recorded is one
+	 * taken before a read that found nothing to move. */
+	for (pass = 0;; pass++) {
+		md_dir_stamp(new_fd, pass > 0, &new_stamp);
+		moved = scan_new(store, new_fd, cur_fd);
+		if (moved < 0)
+			return -1;
+		if (moved == 0)
+			break;
+		if (pass == 2) {
+			new_stamp.tv_sec = 0; /* busy: rescan next time */
+			new_stamp.tv_nsec = 0;
+			break;
+		}
+	}
+	md_dir_stamp(cur_fd, pass > 0, &cur_stamp);
 	if (read_cur(store, cur_fd, &sc) < 0) {
 		scan_free(&sc);
 		return -1;

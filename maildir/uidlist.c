@@ -347,6 +347,7 @@ md_uidlist_write(int dirfd, const struct md_uidlist *ul)
 	char *data = md_uidlist_format(ul, &len);
 	int saved;
 
+	MD_STAT(list_writes);
 	if (write_tmp(dirfd, data, len) < 0)
 		goto fail;
 	/* rename() replaces the list atomically: readers see old or new. */
