@@ -5,7 +5,8 @@
  *      the next sync drops the records of the gone files]
  *   2. fsync cur/ once          [so an expunge can't come back after a
  *      power cut once the list has forgotten it]
- *   3. write the list without the records   [crash before: as after 1] */
+ *   3. read the list (no directory scan) and write it without the
+ *      records                 [crash before: as after 1] */
 #include "maildir-private.h"
 
 #include <errno.h>
@@ -16,12 +17,87 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 
+/* The names in cur/, read at most once per expunge and only when a file
+ * was not found under the name the view knows, sorted by base name. */
+struct names {
+	char **v;
+	size_t n, cap;
+	bool read;
+};
+
+static size_t
+base_len(const char *name)
+{
+	const char *colon = strchr(name, ':');
+
+	return colon ? (size_t)(colon - name) : strlen(name);
+}
+
+static int
+cmp_base(const void *a, const void *b)
+{
+	const char *x = *(char *const *)a, *y = *(char *const *)b;
+	size_t lx = base_len(x), ly = base_len(y);
+	int c = memcmp(x, y, lx < ly ? lx : ly);
+
+	return c != 0 ? c : (lx > ly) - (lx < ly);
+}
+
+static void
+names_read(struct md_box *box, struct names *nm)
+{
+	DIR *d;
+	struct dirent *de;
+
+	nm->read = true;
+	MD_STAT(dir_reads);
+	d = md_opendir(box->cur_fd);
+	if (d == NULL)
+		return; /* found nothing: treated as gone, as before */
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (nm->n == nm->cap) {
+			nm->cap = nm->cap ? nm->cap * 2 : 64;
+			nm->v = xreallocarray(nm->v, nm->cap, sizeof(*nm->v));
+		}
+		nm->v[nm->n++] = xstrdup(de->d_name);
+	}
+	(void)closedir(d);
+	if (nm->n > 0)
+		qsort(nm->v, nm->n, sizeof(*nm->v), cmp_base);
+}
+
+static const char *
+names_find(struct md_box *box, struct names *nm, const char *base)
+{
+	char *const *hit;
+
+	if (!nm->read)
+		names_read(box, nm);
+	if (nm->n == 0)
+		return NULL;
+	/* cmp_base stops at ':', which a base name never contains. */
+	hit = bsearch(&base, nm->v, nm->n, sizeof(*nm->v), cmp_base);
+	return hit ? *hit : NULL;
+}
+
+static void
+names_free(struct names *nm)
+{
+	size_t i;
+
+	for (i = 0; i < nm->n; i++)
+		free(nm->v[i]);
+	free(nm->v);
+}
+
 /* Step 1 for one message; 0 (gone now) or -1. */
 static int
-unlink_msg(struct md_box *box, uint32_t idx)
+unlink_msg(struct md_box *box, uint32_t idx, struct names *nm)
 {
 	const struct md_msg *m = &box->msgs[idx];
-	char *found;
+	const char *found;
 
 	if (unlinkat(box->cur_fd, box->fnames[idx], 0) == 0)
 		return 0;
@@ -29,32 +105,35 @@ unlink_msg(struct md_box *box, uint32_t idx)
 		md_set_syserr(box->store, "unlink", box->fnames[idx]);
 		return -1;
 	}
-	/* Renamed by a flag change elsewhere, or already expunged. */
-	found = md_refind(box->cur_fd, m->basename, strlen(m->basename));
+	/* Renamed by a flag change elsewhere, or already expunged: look
+	 * for the base name in one listing of cur/ shared by the batch. */
+	found = names_find(box, nm, m->basename);
 	if (found == NULL)
 		return 0;
 	if (unlinkat(box->cur_fd, found, 0) < 0 && errno != ENOENT) {
 		md_set_syserr(box->store, "unlink", found);
-		free(found);
 		return -1;
 	}
-	free(found);
 	return 0;
 }
 
-/* Step 3: the list without the records of done (sorted UIDs). The sync
- * under the lock usually drops them already (their files are gone), and
- * then the list is not written twice. */
+/* Step 3: the list without the records of done (sorted UIDs). The list is
+ * read, not synced: cur/ just changed (our unlinks), so its recorded stamp
+ * no longer matches and the next sync scans anyway; reading cur/ here too
+ * would double the work. A missing or damaged list gets the full sync. */
 static int
 drop_records(struct md_box *box, const struct md_uids *done)
 {
 	struct md_uidlist ul;
 	size_t i, dropped = 0;
-	int r = md_sync_locked(box->store, box->dirfd, box->new_fd, box->cur_fd,
-			       false, &ul, NULL);
+	int r = md_uidlist_read(box->dirfd, &ul, NULL);
 
-	if (r < 0)
-		return -1;
+	if (r <= 0) {
+		md_uidlist_clear(&ul);
+		if (md_sync_locked(box->store, box->dirfd, box->new_fd,
+				   box->cur_fd, false, &ul, NULL) < 0)
+			return -1;
+	}
 	for (i = 0; i < done->count; i++) {
 		struct md_rec *rec = md_uidlist_find(&ul, done->uids[i]);
 
@@ -65,6 +144,7 @@ drop_records(struct md_box *box, const struct md_uids *done)
 		}
 	}
 	md_uidlist_compact(&ul);
+	r = 0;
 	if (dropped > 0 && (r = md_uidlist_write(box->dirfd, &ul)) < 0)
 		md_set_syserr(box->store, "write", MD_UIDLIST);
 	md_uidlist_clear(&ul);
@@ -84,6 +164,7 @@ md_box_expunge(struct md_box *box, const uint32_t *uids, size_t count,
 	       struct md_uids *expunged_r)
 {
 	struct md_uids done = {0};
+	struct names nm = {0};
 	size_t i;
 	int ret = -1;
 
@@ -98,7 +179,7 @@ md_box_expunge(struct md_box *box, const uint32_t *uids, size_t count,
 
 		if (idx < 0 || box->fnames[idx] == NULL)
 			continue;
-		if (unlink_msg(box, (uint32_t)idx) < 0)
+		if (unlink_msg(box, (uint32_t)idx, &nm) < 0)
 			break;
 		FAULT_POINT("expunge.after-unlink");
 		md_uids_push(&done, uids[i]);
@@ -106,6 +187,7 @@ md_box_expunge(struct md_box *box, const uint32_t *uids, size_t count,
 		free(box->fnames[idx]);
 		box->fnames[idx] = NULL;
 	}
+	names_free(&nm);
 	md_box_view_compact(box);
 	if (done.count > 0) {
 		qsort(done.uids, done.count, sizeof(*done.uids), cmp_u32);

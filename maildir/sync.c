@@ -34,6 +34,8 @@ struct entry {
 struct scan {
 	struct entry *e;
 	size_t count, cap;
+	bool done;   /* read, even when it found nothing */
+	bool failed; /* the read failed: trust nothing it says */
 };
 
 DIR *
@@ -239,7 +241,14 @@ really_gone(struct md_store *store, int cur_fd, struct md_rec *r,
 {
 	struct entry *e;
 
-	if (again->e == NULL && read_cur(store, cur_fd, again) < 0)
+	/* Once per sync, even when cur/ turned out empty (an expunge of
+	 * everything), never once per record. */
+	if (!again->done) {
+		again->done = true;
+		if (read_cur(store, cur_fd, again) < 0)
+			again->failed = true;
+	}
+	if (again->failed)
 		return false; /* keep the record: the next sync decides */
 	e = scan_find(again, r->name);
 	if (e == NULL)

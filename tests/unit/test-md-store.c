@@ -930,6 +930,69 @@ open_after_a_sync_that_moved_mail_reads_no_directory(void **state)
 	md_box_free(&b);
 }
 
+/* The bench's COPY + STORE \\Deleted + UID EXPUNGE: flag the whole box,
+ * sync, expunge it all. The expunge reads cur/ at most once and writes
+ * the list once (no re-read per message). */
+static void
+expunge_of_many_reads_cur_once_and_writes_list_once(void **state)
+{
+	struct fx *fx = *state;
+	struct md_uids ex = {0};
+	uint32_t uids[40], n;
+	struct md_box *b;
+	size_t i;
+
+	for (i = 0; i < 40; i++)
+		uids[i] = tl_append(fx->s, "INBOX", "x\n", 0);
+	assert_int_equal(md_box_open(fx->s, "INBOX", false, &b), 0);
+	memset(&md_stats, 0, sizeof(md_stats));
+	assert_int_equal(md_box_set_flags(b, uids, 40, MD_FLAGS_ADD,
+					  MD_FLAG_DELETED, 0),
+			 0);
+	assert_int_equal(md_stats.dir_reads, 0);
+	assert_int_equal(md_stats.list_writes, 0);
+	assert_int_equal(md_box_sync(b, NULL), 0);
+	memset(&md_stats, 0, sizeof(md_stats));
+	assert_int_equal(md_box_expunge(b, uids, 40, &ex), 0);
+	assert_int_equal(ex.count, 40);
+	assert_true(md_stats.dir_reads <= 1);
+	assert_int_equal(md_stats.list_writes, 1);
+	assert_int_equal(tl_count(fx->root, "cur"), 0);
+	md_box_messages(b, &n);
+	assert_int_equal(n, 0);
+	md_uids_free(&ex);
+	md_box_free(&b);
+}
+
+/* Every file was renamed by another session since this one's view: each
+ * is found again by base name from a single listing of cur/. */
+static void
+expunge_of_files_renamed_elsewhere_lists_cur_once(void **state)
+{
+	struct fx *fx = *state;
+	struct md_uids ex = {0};
+	uint32_t uids[30];
+	struct md_box *b, *other;
+	size_t i;
+
+	for (i = 0; i < 30; i++)
+		uids[i] = tl_append(fx->s, "INBOX", "x\n", 0);
+	assert_int_equal(md_box_open(fx->s, "INBOX", false, &b), 0);
+	assert_int_equal(md_box_open(fx->s, "INBOX", false, &other), 0);
+	assert_int_equal(md_box_set_flags(other, uids, 30, MD_FLAGS_ADD,
+					  MD_FLAG_SEEN, 0),
+			 0);
+	md_box_free(&other);
+	memset(&md_stats, 0, sizeof(md_stats));
+	assert_int_equal(md_box_expunge(b, uids, 30, &ex), 0);
+	assert_int_equal(ex.count, 30);
+	assert_int_equal(md_stats.dir_reads, 1);
+	assert_int_equal(md_stats.list_writes, 1);
+	assert_int_equal(tl_count(fx->root, "cur"), 0);
+	md_uids_free(&ex);
+	md_box_free(&b);
+}
+
 int
 main(void)
 {
@@ -940,6 +1003,8 @@ main(void)
 		T(delivered_mail_gets_uids_in_order_and_is_claimed_recent_once),
 		T(sync_reports_new_vanished_and_changed),
 		T(open_after_a_sync_that_moved_mail_reads_no_directory),
+		T(expunge_of_many_reads_cur_once_and_writes_list_once),
+		T(expunge_of_files_renamed_elsewhere_lists_cur_once),
 		T(status_counts_without_claiming_recent),
 		T(sync_with_unchanged_dirs_reads_no_directory_nor_rewrites),
 		T(recently_modified_dir_is_rescanned),
