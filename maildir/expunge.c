@@ -126,14 +126,10 @@ drop_records(struct md_box *box, const struct md_uids *done)
 {
 	struct md_uidlist ul;
 	size_t i, dropped = 0;
-	int r = md_uidlist_read(box->dirfd, &ul, NULL);
+	int r;
 
-	if (r <= 0) {
-		md_uidlist_clear(&ul);
-		if (md_sync_locked(box->store, box->dirfd, box->new_fd,
-				   box->cur_fd, false, &ul, NULL) < 0)
-			return -1;
-	}
+	if (md_list_load_locked(box, &ul) < 0)
+		return -1;
 	for (i = 0; i < done->count; i++) {
 		struct md_rec *rec = md_uidlist_find(&ul, done->uids[i]);
 

@@ -233,6 +233,12 @@ void md_box_unlock(struct md_box *box);
  * and needs no clearing). */
 int md_sync_locked(struct md_store *store, int dirfd, int new_fd, int cur_fd,
 		   bool force, struct md_uidlist *ul, uint32_t *recent_from_r);
+/* Under the lock, for an operation that adds or drops records it knows
+ * (append, expunge): the list as it is, without reading a directory; the
+ * full md_sync_locked() only when the list is missing or damaged or a
+ * move journal waits for recovery. Never records new stamps, so the
+ * next sync still scans whatever changed. Returns 0 or -1 (error set). */
+int md_list_load_locked(struct md_box *box, struct md_uidlist *ul);
 /* After a crash inside an EXDEV move (move.c), the source box holds a
  * journal naming the target folder and the base names being moved: each
  * file present in both is removed from the source. Returns 0 or -1. */

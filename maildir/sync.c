@@ -418,3 +418,16 @@ fail:
 	md_uidlist_clear(ul);
 	return -1;
 }
+
+int
+md_list_load_locked(struct md_box *box, struct md_uidlist *ul)
+{
+	int r = md_uidlist_read(box->dirfd, ul, NULL);
+
+	if (r > 0 && faccessat(box->dirfd, MD_MOVE_JOURNAL, F_OK,
+			       AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;
+	md_uidlist_clear(ul);
+	return md_sync_locked(box->store, box->dirfd, box->new_fd, box->cur_fd,
+			      false, ul, NULL);
+}

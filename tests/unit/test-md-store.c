@@ -993,6 +993,32 @@ expunge_of_files_renamed_elsewhere_lists_cur_once(void **state)
 	md_box_free(&b);
 }
 
+/* APPEND reads the list, not the directories: a batch of appends costs
+ * one list write each and no readdir, and a later sync sees them all. */
+static void
+append_reads_no_directory(void **state)
+{
+	struct fx *fx = *state;
+	const struct md_msg *m;
+	struct md_box *b;
+	uint32_t n, i;
+
+	assert_int_equal(md_box_open(fx->s, "INBOX", false, &b), 0);
+	md_box_free(&b);
+	memset(&md_stats, 0, sizeof(md_stats));
+	for (i = 0; i < 5; i++)
+		assert_int_equal(tl_append(fx->s, "INBOX", "x\n", 0), i + 1);
+	assert_int_equal(md_stats.dir_reads, 0);
+	assert_int_equal(md_stats.list_writes, 5);
+	tl_deliver(fx->root, "", "1.M1P1.h", "delivered\n");
+	assert_int_equal(md_box_open(fx->s, "INBOX", false, &b), 0);
+	m = md_box_messages(b, &n);
+	assert_int_equal(n, 6);
+	for (i = 0; i < n; i++)
+		assert_int_equal(m[i].uid, i + 1);
+	md_box_free(&b);
+}
+
 int
 main(void)
 {
@@ -1005,6 +1031,7 @@ main(void)
 		T(open_after_a_sync_that_moved_mail_reads_no_directory),
 		T(expunge_of_many_reads_cur_once_and_writes_list_once),
 		T(expunge_of_files_renamed_elsewhere_lists_cur_once),
+		T(append_reads_no_directory),
 		T(status_counts_without_claiming_recent),
 		T(sync_with_unchanged_dirs_reads_no_directory_nor_rewrites),
 		T(recently_modified_dir_is_rescanned),
