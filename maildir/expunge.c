@@ -17,84 +17,9 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 
-/* The names in cur/, read at most once per expunge and only when a file
- * was not found under the name the view knows, sorted by base name. */
-struct names {
-	char **v;
-	size_t n, cap;
-	bool read;
-};
-
-static size_t
-base_len(const char *name)
-{
-	const char *colon = strchr(name, ':');
-
-	return colon ? (size_t)(colon - name) : strlen(name);
-}
-
-static int
-cmp_base(const void *a, const void *b)
-{
-	const char *x = *(char *const *)a, *y = *(char *const *)b;
-	size_t lx = base_len(x), ly = base_len(y);
-	int c = memcmp(x, y, lx < ly ? lx : ly);
-
-	return c != 0 ? c : (lx > ly) - (lx < ly);
-}
-
-static void
-names_read(struct md_box *box, struct names *nm)
-{
-	DIR *d;
-	struct dirent *de;
-
-	nm->read = true;
-	MD_STAT(dir_reads);
-	d = md_opendir(box->cur_fd);
-	if (d == NULL)
-		return; /* found nothing: treated as gone, as before */
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (nm->n == nm->cap) {
-			nm->cap = nm->cap ? nm->cap * 2 : 64;
-			nm->v = xreallocarray(nm->v, nm->cap, sizeof(*nm->v));
-		}
-		nm->v[nm->n++] = xstrdup(de->d_name);
-	}
-	(void)closedir(d);
-	if (nm->n > 0)
-		qsort(nm->v, nm->n, sizeof(*nm->v), cmp_base);
-}
-
-static const char *
-names_find(struct md_box *box, struct names *nm, const char *base)
-{
-	char *const *hit;
-
-	if (!nm->read)
-		names_read(box, nm);
-	if (nm->n == 0)
-		return NULL;
-	/* cmp_base stops at ':', which a base name never contains. */
-	hit = bsearch(&base, nm->v, nm->n, sizeof(*nm->v), cmp_base);
-	return hit ? *hit : NULL;
-}
-
-static void
-names_free(struct names *nm)
-{
-	size_t i;
-
-	for (i = 0; i < nm->n; i++)
-		free(nm->v[i]);
-	free(nm->v);
-}
-
 /* Step 1 for one message; 0 (gone now) or -1. */
 static int
-unlink_msg(struct md_box *box, uint32_t idx, struct names *nm)
+unlink_msg(struct md_box *box, uint32_t idx, struct md_listing *nm)
 {
 	const struct md_msg *m = &box->msgs[idx];
 	const char *found;
@@ -107,7 +32,7 @@ unlink_msg(struct md_box *box, uint32_t idx, struct names *nm)
 	}
 	/* Renamed by a flag change elsewhere, or already expunged: look
 	 * for the base name in one listing of cur/ shared by the batch. */
-	found = names_find(box, nm, m->basename);
+	found = md_listing_find(box->cur_fd, nm, m->basename);
 	if (found == NULL)
 		return 0;
 	if (unlinkat(box->cur_fd, found, 0) < 0 && errno != ENOENT) {
@@ -160,7 +85,7 @@ md_box_expunge(struct md_box *box, const uint32_t *uids, size_t count,
 	       struct md_uids *expunged_r)
 {
 	struct md_uids done = {0};
-	struct names nm = {0};
+	struct md_listing nm = {0};
 	size_t i;
 	int ret = -1;
 
@@ -183,7 +108,7 @@ md_box_expunge(struct md_box *box, const uint32_t *uids, size_t count,
 		free(box->fnames[idx]);
 		box->fnames[idx] = NULL;
 	}
-	names_free(&nm);
+	md_listing_free(&nm);
 	md_box_view_compact(box);
 	if (done.count > 0) {
 		qsort(done.uids, done.count, sizeof(*done.uids), cmp_u32);

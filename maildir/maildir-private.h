@@ -257,6 +257,18 @@ void md_box_view_compact(struct md_box *box);
 /* Find the current cur/ (or new/) name of a file with base name base by
  * reading cur/; returns a malloc'd name or NULL. */
 char *md_refind(int cur_fd, const char *base, size_t base_len);
+/* The names of cur/, listed on first use and then shared by a batch
+ * (expunge, flag changes) so files renamed meanwhile are re-found by base
+ * name with one directory read, not one per message. */
+struct md_listing {
+	char **v; /* sorted by base name */
+	size_t n, cap;
+	bool read;
+};
+/* The current name of the file with base name base, or NULL. */
+const char *md_listing_find(int cur_fd, struct md_listing *l,
+			    const char *base);
+void md_listing_free(struct md_listing *l);
 /* rename(2) that never replaces: renameat2(RENAME_NOREPLACE), or where the
  * filesystem lacks it, a check then renameat (racy only there). 0 or -1
  * with errno (EEXIST when the new name exists). */

@@ -1019,6 +1019,39 @@ append_reads_no_directory(void **state)
 	md_box_free(&b);
 }
 
+/* STORE on messages another session renamed meanwhile: every change is
+ * applied to the file's current flags, from one listing of cur/. */
+static void
+store_on_files_renamed_elsewhere_lists_cur_once(void **state)
+{
+	struct fx *fx = *state;
+	const struct md_msg *m;
+	uint32_t uids[30], n, i;
+	struct md_box *b, *other;
+
+	for (i = 0; i < 30; i++)
+		uids[i] = tl_append(fx->s, "INBOX", "x\n", 0);
+	assert_int_equal(md_box_open(fx->s, "INBOX", false, &b), 0);
+	assert_int_equal(md_box_open(fx->s, "INBOX", false, &other), 0);
+	assert_int_equal(md_box_set_flags(other, uids, 30, MD_FLAGS_ADD,
+					  MD_FLAG_SEEN, 0),
+			 0);
+	md_box_free(&other);
+	memset(&md_stats, 0, sizeof(md_stats));
+	assert_int_equal(md_box_set_flags(b, uids, 30, MD_FLAGS_ADD,
+					  MD_FLAG_DELETED, 0),
+			 0);
+	assert_int_equal(md_stats.dir_reads, 1);
+	assert_int_equal(md_stats.list_writes, 0);
+	assert_int_equal(md_box_open(fx->s, "INBOX", false, &other), 0);
+	m = md_box_messages(other, &n);
+	assert_int_equal(n, 30);
+	for (i = 0; i < n; i++)
+		assert_int_equal(m[i].flags, MD_FLAG_SEEN | MD_FLAG_DELETED);
+	md_box_free(&other);
+	md_box_free(&b);
+}
+
 int
 main(void)
 {
@@ -1032,6 +1065,7 @@ main(void)
 		T(expunge_of_many_reads_cur_once_and_writes_list_once),
 		T(expunge_of_files_renamed_elsewhere_lists_cur_once),
 		T(append_reads_no_directory),
+		T(store_on_files_renamed_elsewhere_lists_cur_once),
 		T(status_counts_without_claiming_recent),
 		T(sync_with_unchanged_dirs_reads_no_directory_nor_rewrites),
 		T(recently_modified_dir_is_rescanned),
