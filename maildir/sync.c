@@ -7,7 +7,9 @@
  * Steps and crash states (all under the list lock):
  *   1. read the list (garbage or missing: new UIDVALIDITY, all reassigned)
  *   2. rename each new/ file to cur/NAME:2,   [crash: file in cur/ without
- *      a record; the next sync gives it a UID, as for any unknown file]
+ *      a record; the next sync gives it a UID, as for any unknown file];
+ *      when a pass moved files, new/ is stamped and read again (at most
+ *      three passes) so the stamp recorded is one nothing followed
  *   3. read cur/, match records by base name, assign UIDs
  *   4. write the list atomically               [crash: old list remains;
  *      the next sync repeats 3 and reaches the same result] */
