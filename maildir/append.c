@@ -6,7 +6,8 @@
  *   1. create tmp/UNIQUE, write chunks  [crash: a stray tmp/ file, never
  *      seen as a message]
  *   2. fsync, set mtime, close          [as 1]
- *   3. lock the list, map keywords (writes the keyword file if needed)
+ *   3. lock the list, map keywords (writes the keyword file if needed),
+ *      read the list (no directory scan unless it is missing or damaged)
  *   4. rename tmp/UNIQUE -> cur/UNIQUE,S=n:2,FLAGS  [crash: a file in cur/
  *      without a record: the next sync gives it the next UID]
  *   5. fsync cur/                       [the rename is durable before the
@@ -191,8 +192,10 @@ publish(struct md_append *app, uint32_t flags, uint32_t kwbits,
 	struct stat st;
 	int ret = -1;
 
-	if (md_sync_locked(app->store, box->dirfd, box->new_fd, box->cur_fd,
-			   false, &ul, NULL) < 0)
+	/* The list as it is: the new file gets the next UID without a scan
+	 * of new/ and cur/ per APPEND; whatever else arrived meanwhile is
+	 * found by the next sync (our rename changes cur/'s mtime). */
+	if (md_list_load_locked(box, &ul) < 0)
 		return -1;
 	if (md_fname_unique(app->size, app->size + app->bare_lf, base,
 			    sizeof(base)) < 0 ||

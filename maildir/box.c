@@ -249,6 +249,7 @@ md_refind(int cur_fd, const char *base, size_t base_len)
 	struct dirent *de;
 	char *found = NULL;
 
+	MD_STAT(dir_reads);
 	if (d == NULL)
 		return NULL;
 	while ((de = readdir(d)) != NULL) {
@@ -261,6 +262,75 @@ md_refind(int cur_fd, const char *base, size_t base_len)
 	}
 	(void)closedir(d);
 	return found;
+}
+
+/* md_listing: the names of cur/ read once, sorted by base name. */
+static size_t
+listing_base_len(const char *name)
+{
+	const char *colon = strchr(name, ':');
+
+	return colon ? (size_t)(colon - name) : strlen(name);
+}
+
+static int
+listing_cmp(const void *a, const void *b)
+{
+	const char *x = *(char *const *)a, *y = *(char *const *)b;
+	size_t lx = listing_base_len(x), ly = listing_base_len(y);
+	int c = memcmp(x, y, lx < ly ? lx : ly);
+
+	return c != 0 ? c : (lx > ly) - (lx < ly);
+}
+
+static void
+listing_read(int cur_fd, struct md_listing *l)
+{
+	struct dirent *de;
+	DIR *d;
+
+	l->read = true;
+	MD_STAT(dir_reads);
+	d = md_opendir(cur_fd);
+	if (d == NULL)
+		return; /* finds nothing: callers treat that as gone */
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (l->n == l->cap) {
+			l->cap = l->cap ? l->cap * 2 : 64;
+			l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
+		}
+		l->v[l->n++] = xstrdup(de->d_name);
+	}
+	(void)closedir(d);
+	if (l->n > 0)
+		qsort(l->v, l->n, sizeof(*l->v), listing_cmp);
+}
+
+const char *
+md_listing_find(int cur_fd, struct md_listing *l, const char *base)
+{
+	char *const *hit;
+
+	if (!l->read)
+		listing_read(cur_fd, l);
+	if (l->n == 0)
+		return NULL;
+	/* listing_cmp stops at ':', which a base name never contains. */
+	hit = bsearch(&base, l->v, l->n, sizeof(*l->v), listing_cmp);
+	return hit ? *hit : NULL;
+}
+
+void
+md_listing_free(struct md_listing *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
 }
 
 /* Fill one message of the new view from record r. */

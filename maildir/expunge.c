@@ -5,7 +5,8 @@
  *      the next sync drops the records of the gone files]
  *   2. fsync cur/ once          [so an expunge can't come back after a
  *      power cut once the list has forgotten it]
- *   3. write the list without the records   [crash before: as after 1] */
+ *   3. read the list (no directory scan) and write it without the
+ *      records                 [crash before: as after 1] */
 #include "maildir-private.h"
 
 #include <errno.h>
@@ -18,10 +19,10 @@
 
 /* Step 1 for one message; 0 (gone now) or -1. */
 static int
-unlink_msg(struct md_box *box, uint32_t idx)
+unlink_msg(struct md_box *box, uint32_t idx, struct md_listing *nm)
 {
 	const struct md_msg *m = &box->msgs[idx];
-	char *found;
+	const char *found;
 
 	if (unlinkat(box->cur_fd, box->fnames[idx], 0) == 0)
 		return 0;
@@ -29,31 +30,30 @@ unlink_msg(struct md_box *box, uint32_t idx)
 		md_set_syserr(box->store, "unlink", box->fnames[idx]);
 		return -1;
 	}
-	/* Renamed by a flag change elsewhere, or already expunged. */
-	found = md_refind(box->cur_fd, m->basename, strlen(m->basename));
+	/* Renamed by a flag change elsewhere, or already expunged: look
+	 * for the base name in one listing of cur/ shared by the batch. */
+	found = md_listing_find(box->cur_fd, nm, m->basename);
 	if (found == NULL)
 		return 0;
 	if (unlinkat(box->cur_fd, found, 0) < 0 && errno != ENOENT) {
 		md_set_syserr(box->store, "unlink", found);
-		free(found);
 		return -1;
 	}
-	free(found);
 	return 0;
 }
 
-/* Step 3: the list without the records of done (sorted UIDs). The sync
- * under the lock usually drops them already (their files are gone), and
- * then the list is not written twice. */
+/* Step 3: the list without the records of done (sorted UIDs). The list is
+ * read, not synced: cur/ just changed (our unlinks), so its recorded stamp
+ * no longer matches and the next sync scans anyway; reading cur/ here too
+ * would double the work. A missing or damaged list gets the full sync. */
 static int
 drop_records(struct md_box *box, const struct md_uids *done)
 {
 	struct md_uidlist ul;
 	size_t i, dropped = 0;
-	int r = md_sync_locked(box->store, box->dirfd, box->new_fd, box->cur_fd,
-			       false, &ul, NULL);
+	int r;
 
-	if (r < 0)
+	if (md_list_load_locked(box, &ul) < 0)
 		return -1;
 	for (i = 0; i < done->count; i++) {
 		struct md_rec *rec = md_uidlist_find(&ul, done->uids[i]);
@@ -65,6 +65,7 @@ drop_records(struct md_box *box, const struct md_uids *done)
 		}
 	}
 	md_uidlist_compact(&ul);
+	r = 0;
 	if (dropped > 0 && (r = md_uidlist_write(box->dirfd, &ul)) < 0)
 		md_set_syserr(box->store, "write", MD_UIDLIST);
 	md_uidlist_clear(&ul);
@@ -84,6 +85,7 @@ md_box_expunge(struct md_box *box, const uint32_t *uids, size_t count,
 	       struct md_uids *expunged_r)
 {
 	struct md_uids done = {0};
+	struct md_listing nm = {0};
 	size_t i;
 	int ret = -1;
 
@@ -98,7 +100,7 @@ md_box_expunge(struct md_box *box, const uint32_t *uids, size_t count,
 
 		if (idx < 0 || box->fnames[idx] == NULL)
 			continue;
-		if (unlink_msg(box, (uint32_t)idx) < 0)
+		if (unlink_msg(box, (uint32_t)idx, &nm) < 0)
 			break;
 		FAULT_POINT("expunge.after-unlink");
 		md_uids_push(&done, uids[i]);
@@ -106,6 +108,7 @@ md_box_expunge(struct md_box *box, const uint32_t *uids, size_t count,
 		free(box->fnames[idx]);
 		box->fnames[idx] = NULL;
 	}
+	md_listing_free(&nm);
 	md_box_view_compact(box);
 	if (done.count > 0) {
 		qsort(done.uids, done.count, sizeof(*done.uids), cmp_u32);

@@ -11,30 +11,41 @@
 
 #include "lib/num.h"
 
-/* ",<tag>=<digits>" inside the base name, ended by ',' or the end (",S="
- * the file size, ",W=" the size with CRLF line ends). */
+/* The digits after ",<tag>=" at s (which points at the tag letter),
+ * ended by ',' or the end of the base name. */
 static bool
-parse_field(const struct md_fname *f, const char *tag, size_t *v_r)
+parse_value(const char *s, const char *end, size_t *v_r)
+{
+	const char *d;
+	uint64_t n;
+
+	s += 2;
+	for (d = s; d < end && *d >= '0' && *d <= '9'; d++)
+		;
+	if (d == s || (d != end && *d != ',') ||
+	    num_parse_u64(s, (size_t)(d - s), SIZE_MAX, &n) < 0)
+		return false;
+	*v_r = (size_t)n;
+	return true;
+}
+
+/* ",S=<digits>" (the file size) and ",W=<digits>" (the size with CRLF
+ * line ends) inside the base name, the first valid one of each, in one
+ * pass over the commas (this runs for every message of every sync). */
+static void
+parse_fields(struct md_fname *f)
 {
 	const char *p = f->base, *end = f->base + f->base_len;
 
-	while (p < end) {
-		const char *s = memmem(p, (size_t)(end - p), tag, 3);
-		const char *d;
-		uint64_t n;
-
-		if (s == NULL)
-			return false;
-		s += 3;
-		for (d = s; d < end && *d >= '0' && *d <= '9'; d++)
-			;
-		if (d > s && (d == end || *d == ','))
-			return num_parse_u64(s, (size_t)(d - s), SIZE_MAX,
-					     &n) == 0 &&
-			       (*v_r = (size_t)n, true);
-		p = s;
+	while (p < end && (p = memchr(p, ',', (size_t)(end - p))) != NULL) {
+		p++;
+		if (end - p < 2 || p[1] != '=')
+			continue;
+		if (p[0] == 'S' && !f->has_size)
+			f->has_size = parse_value(p, end, &f->size);
+		else if (p[0] == 'W' && !f->has_vsize)
+			f->has_vsize = parse_value(p, end, &f->vsize);
 	}
-	return false;
 }
 
 void
@@ -46,8 +57,7 @@ md_fname_parse(const char *name, struct md_fname *f)
 	memset(f, 0, sizeof(*f));
 	f->base = name;
 	f->base_len = colon ? (size_t)(colon - name) : strlen(name);
-	f->has_size = parse_field(f, ",S=", &f->size);
-	f->has_vsize = parse_field(f, ",W=", &f->vsize);
+	parse_fields(f);
 	if (colon == NULL || strncmp(colon, ":2,", 3) != 0)
 		return;
 	for (p = colon + 3; *p != '\0'; p++) {

@@ -43,7 +43,7 @@ apply_op(enum md_flag_op op, uint32_t flags, uint32_t keywords, uint32_t *f,
 /* Change one message. Returns 0, 1 when its file is gone, -1 on error. */
 static int
 set_one(struct md_box *box, uint32_t idx, enum md_flag_op op, uint32_t flags,
-	uint32_t keywords)
+	uint32_t keywords, struct md_listing *listing)
 {
 	struct md_msg *m = &box->msgs[idx];
 	char newname[NAME_MAX + 1];
@@ -76,9 +76,19 @@ set_one(struct md_box *box, uint32_t idx, enum md_flag_op op, uint32_t flags,
 		}
 		/* Renamed (flags) or removed (expunge, move) by another
 		 * process: find its current name and apply the change to
-		 * its current flags. */
-		found = md_refind(box->cur_fd, m->basename,
-				  strlen(m->basename));
+		 * its current flags. The first time it is looked up in the
+		 * listing the whole batch shares (one directory read, not one
+		 * per message); a file renamed again since that listing is
+		 * looked for afresh. */
+		if (tries == 0) {
+			const char *cur = md_listing_find(box->cur_fd, listing,
+							  m->basename);
+
+			found = cur ? xstrdup(cur) : NULL;
+		} else {
+			found = md_refind(box->cur_fd, m->basename,
+					  strlen(m->basename));
+		}
 		if (found == NULL)
 			return 1;
 		free(box->fnames[idx]);
@@ -93,6 +103,7 @@ int
 md_box_set_flags(struct md_box *box, const uint32_t *uids, size_t count,
 		 enum md_flag_op op, uint32_t flags, uint32_t keywords)
 {
+	struct md_listing listing = {0};
 	size_t i, gone = 0;
 
 	if (box->readonly) {
@@ -109,14 +120,16 @@ md_box_set_flags(struct md_box *box, const uint32_t *uids, size_t count,
 
 		if (idx < 0)
 			continue;
-		r = set_one(box, (uint32_t)idx, op, flags, keywords);
+		r = set_one(box, (uint32_t)idx, op, flags, keywords, &listing);
 		if (r < 0) {
+			md_listing_free(&listing);
 			md_box_unlock(box);
 			return -1;
 		}
 		gone += (size_t)r;
 		FAULT_POINT("flags.after-rename");
 	}
+	md_listing_free(&listing);
 	md_box_unlock(box);
 	if (gone > 0) {
 		md_set_error(box->store, MD_ERR_EXPUNGED,

@@ -44,6 +44,20 @@ bool md_fault_fake_exdev(void);
 #define md_fault_fake_exdev() false
 #endif
 
+/* Test-only statistics (fault builds): how often the store read new/ or
+ * cur/ (a scan or a re-find by base name) and how often it wrote the UID list, so tests can
+ * check that a sync with nothing new does neither. */
+struct md_stats {
+	unsigned long dir_reads;
+	unsigned long list_writes;
+};
+#ifdef IMAPMOVED_FAULTS
+extern struct md_stats md_stats;
+#define MD_STAT(field) ((void)md_stats.field++)
+#else
+#define MD_STAT(field) ((void)0)
+#endif
+
 #define MD_UIDLIST "imapmoved-uidlist"
 #define MD_UIDLIST_LOCK "imapmoved-uidlist.lock"
 #define MD_UIDLIST_TMP "imapmoved-uidlist.tmp"
@@ -229,6 +243,12 @@ void md_box_unlock(struct md_box *box);
  * and needs no clearing). */
 int md_sync_locked(struct md_store *store, int dirfd, int new_fd, int cur_fd,
 		   bool force, struct md_uidlist *ul, uint32_t *recent_from_r);
+/* Under the lock, for an operation that adds or drops records it knows
+ * (append, expunge): the list as it is, without reading a directory; the
+ * full md_sync_locked() only when the list is missing or damaged or a
+ * move journal waits for recovery. Never records new stamps, so the
+ * next sync still scans whatever changed. Returns 0 or -1 (error set). */
+int md_list_load_locked(struct md_box *box, struct md_uidlist *ul);
 /* After a crash inside an EXDEV move (move.c), the source box holds a
  * journal naming the target folder and the base names being moved: each
  * file present in both is removed from the source. Returns 0 or -1. */
@@ -247,6 +267,18 @@ void md_box_view_compact(struct md_box *box);
 /* Find the current cur/ (or new/) name of a file with base name base by
  * reading cur/; returns a malloc'd name or NULL. */
 char *md_refind(int cur_fd, const char *base, size_t base_len);
+/* The names of cur/, listed on first use and then shared by a batch
+ * (expunge, flag changes) so files renamed meanwhile are re-found by base
+ * name with one directory read, not one per message. */
+struct md_listing {
+	char **v; /* sorted by base name */
+	size_t n, cap;
+	bool read;
+};
+/* The current name of the file with base name base, or NULL. */
+const char *md_listing_find(int cur_fd, struct md_listing *l,
+			    const char *base);
+void md_listing_free(struct md_listing *l);
 /* rename(2) that never replaces: renameat2(RENAME_NOREPLACE), or where the
  * filesystem lacks it, a check then renameat (racy only there). 0 or -1
  * with errno (EEXIST when the new name exists). */
@@ -255,7 +287,9 @@ int md_rename_noreplace(int olddirfd, const char *oldname, int newdirfd,
 /* fsync a directory fd, logging on failure. 0 or -1 with errno. */
 int md_fsync_dir(int fd, const char *what);
 /* The state of a directory as recorded in the list: its mtime, or zero
- * when it was modified too recently to be trusted (same-tick problem). */
-void md_dir_stamp(int fd, struct timespec *ts_r);
+ * when it was modified too recently to be trusted (same-tick problem).
+ * wait: on a filesystem with sub-second mtimes, wait out the clock tick
+ * (milliseconds) rather than return zero for a just-changed directory. */
+void md_dir_stamp(int fd, bool wait, struct timespec *ts_r);
 
 #endif

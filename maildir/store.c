@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -227,25 +228,70 @@ md_fsync_dir(int fd, const char *what)
 	return 0;
 }
 
+/* How long after a change a directory's mtime can still be shared by a
+ * later change: the kernel stamps with its coarse clock, so a change one
+ * tick later may get the same time. Twice the tick, at least 10 ms. */
+static long
+coarse_margin_ns(void)
+{
+	struct timespec res;
+	long ns = 10000000;
+
+	if (clock_getres(CLOCK_REALTIME_COARSE, &res) == 0 &&
+	    res.tv_sec == 0 && 2 * res.tv_nsec > ns)
+		ns = 2 * res.tv_nsec;
+	return ns;
+}
+
+static int64_t
+ts_ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
 void
-md_dir_stamp(int fd, struct timespec *ts_r)
+md_dir_stamp(int fd, bool wait, struct timespec *ts_r)
 {
 	struct timespec now;
 	struct stat st;
+	int64_t age, margin;
 
 	ts_r->tv_sec = 0;
 	ts_r->tv_nsec = 0;
 	if (fstat(fd, &st) < 0 || clock_gettime(CLOCK_REALTIME, &now) < 0)
 		return;
 	/* Directory mtimes come from a coarse clock: two changes within one
-	 * tick give the same mtime. A directory changed within the last two
-	 * seconds is therefore recorded as "rescan next time". */
-	if (now.tv_sec - st.st_mtim.tv_sec < 2)
+	 * tick give the same mtime, so a stamp is trusted only when every
+	 * later change must give a later mtime. A filesystem that keeps
+	 * whole seconds (tv_nsec 0) needs two seconds of quiet; one that
+	 * keeps nanoseconds needs only the kernel's clock tick, and when
+	 * the caller allows it (it just changed the directory itself) we
+	 * wait out that tick and look again, so a sync that moved files
+	 * still leaves a stamp the next sync can trust. */
+	if (now.tv_sec - st.st_mtim.tv_sec >= 2) {
+		*ts_r = st.st_mtim;
 		return;
-	*ts_r = st.st_mtim;
+	}
+	if (st.st_mtim.tv_nsec == 0)
+		return;
+	margin = coarse_margin_ns();
+	age = ts_ns(&now) - ts_ns(&st.st_mtim);
+	if (age < margin && wait && age > -margin) {
+		struct timespec d = {0, (long)(margin - age)};
+
+		(void)nanosleep(&d, NULL);
+		if (fstat(fd, &st) < 0 ||
+		    clock_gettime(CLOCK_REALTIME, &now) < 0)
+			return;
+		age = ts_ns(&now) - ts_ns(&st.st_mtim);
+	}
+	if (age >= margin)
+		*ts_r = st.st_mtim;
 }
 
 #ifdef IMAPMOVED_FAULTS
+struct md_stats md_stats;
+
 void
 md_fault_point(const char *name)
 {

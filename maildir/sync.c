@@ -7,7 +7,9 @@
  * Steps and crash states (all under the list lock):
  *   1. read the list (garbage or missing: new UIDVALIDITY, all reassigned)
  *   2. rename each new/ file to cur/NAME:2,   [crash: file in cur/ without
- *      a record; the next sync gives it a UID, as for any unknown file]
+ *      a record; the next sync gives it a UID, as for any unknown file];
+ *      when a pass moved files, new/ is stamped and read again (at most
+ *      three passes) so the stamp recorded is one nothing followed
  *   3. read cur/, match records by base name, assign UIDs
  *   4. write the list atomically               [crash: old list remains;
  *      the next sync repeats 3 and reaches the same result] */
@@ -34,6 +36,8 @@ struct entry {
 struct scan {
 	struct entry *e;
 	size_t count, cap;
+	bool done;   /* read, even when it found nothing */
+	bool failed; /* the read failed: trust nothing it says */
 };
 
 DIR *
@@ -107,14 +111,17 @@ move_new(int new_fd, const char *from, int cur_fd, char *to, size_t tosize)
 	return 0;
 }
 
-/* Step 2: move every file of new/ to cur/ with an empty info. */
+/* Step 2: move every file of new/ to cur/ with an empty info. Returns
+ * how many entries it moved (or found gone), or -1. */
 static int
 scan_new(struct md_store *store, int new_fd, int cur_fd)
 {
 	DIR *d = md_opendir(new_fd);
 	struct dirent *de;
 	char name[NAME_MAX + 8];
+	int moved = 0;
 
+	MD_STAT(dir_reads);
 	if (d == NULL) {
 		md_set_syserr(store, "opendir", "new");
 		return -1;
@@ -135,9 +142,10 @@ scan_new(struct md_store *store, int new_fd, int cur_fd)
 			return -1;
 		}
 		FAULT_POINT("sync.after-new-rename");
+		moved++;
 	}
 	(void)closedir(d);
-	return 0;
+	return moved;
 }
 
 static int
@@ -170,6 +178,7 @@ read_cur(struct md_store *store, int cur_fd, struct scan *sc)
 	DIR *d = md_opendir(cur_fd);
 	struct dirent *de;
 
+	MD_STAT(dir_reads);
 	if (d == NULL) {
 		md_set_syserr(store, "opendir", "cur");
 		return -1;
@@ -234,7 +243,14 @@ really_gone(struct md_store *store, int cur_fd, struct md_rec *r,
 {
 	struct entry *e;
 
-	if (again->e == NULL && read_cur(store, cur_fd, again) < 0)
+	/* Once per sync, even when cur/ turned out empty (an expunge of
+	 * everything), never once per record. */
+	if (!again->done) {
+		again->done = true;
+		if (read_cur(store, cur_fd, again) < 0)
+			again->failed = true;
+	}
+	if (again->failed)
 		return false; /* keep the record: the next sync decides */
 	e = scan_find(again, r->name);
 	if (e == NULL)
@@ -338,13 +354,27 @@ scan_dirs(struct md_store *store, int new_fd, int cur_fd, struct md_uidlist *ul)
 	struct timespec new_stamp, cur_stamp;
 	struct scan sc = {0};
 	bool changed;
+	int moved, pass;
 
 	/* Stamp before reading, so a change during the scan shows as a
-	 * different mtime next time. */
-	md_dir_stamp(new_fd, &new_stamp);
-	if (scan_new(store, new_fd, cur_fd) < 0)
-		return -1;
-	md_dir_stamp(cur_fd, &cur_stamp);
+	 * different mtime next time. Moving files out of new/ changes new/
+	 * itself, so after a pass that moved some, new/ is stamped and read
+	 * again (it is then empty or nearly): the stamp recorded is one
+	 * taken before a read that found nothing to move. */
+	for (pass = 0;; pass++) {
+		md_dir_stamp(new_fd, pass > 0, &new_stamp);
+		moved = scan_new(store, new_fd, cur_fd);
+		if (moved < 0)
+			return -1;
+		if (moved == 0)
+			break;
+		if (pass == 2) {
+			new_stamp.tv_sec = 0; /* busy: rescan next time */
+			new_stamp.tv_nsec = 0;
+			break;
+		}
+	}
+	md_dir_stamp(cur_fd, pass > 0, &cur_stamp);
 	if (read_cur(store, cur_fd, &sc) < 0) {
 		scan_free(&sc);
 		return -1;
@@ -389,4 +419,17 @@ md_sync_locked(struct md_store *store, int dirfd, int new_fd, int cur_fd,
 fail:
 	md_uidlist_clear(ul);
 	return -1;
+}
+
+int
+md_list_load_locked(struct md_box *box, struct md_uidlist *ul)
+{
+	int r = md_uidlist_read(box->dirfd, ul, NULL);
+
+	if (r > 0 && faccessat(box->dirfd, MD_MOVE_JOURNAL, F_OK,
+			       AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;
+	md_uidlist_clear(ul);
+	return md_sync_locked(box->store, box->dirfd, box->new_fd, box->cur_fd,
+			      false, ul, NULL);
 }

@@ -210,6 +210,12 @@ md_uidlist_parse(const char *data, size_t len, struct md_uidlist *ul)
 	nl = memchr(p, '\n', (size_t)(end - p));
 	if (nl == NULL || parse_header(p, nl, ul, &count) < 0)
 		goto fail;
+	/* One allocation for all records; a record takes at least 8 bytes,
+	 * so a garbage count cannot make it larger than the file warrants. */
+	if (count > 0 && count <= len / 8) {
+		ul->cap = count;
+		ul->recs = xreallocarray(NULL, ul->cap, sizeof(*ul->recs));
+	}
 	for (p = nl + 1; p < end; p = nl + 1) {
 		nl = memchr(p, '\n', (size_t)(end - p));
 		if (nl == NULL || parse_record(p, nl, ul) < 0)
@@ -238,12 +244,41 @@ salvage_uidvalidity(const char *data)
 	return num_parse_u32(v, len, &n) == 0 ? n : 0;
 }
 
+/* Read all of fd into a malloc'd, NUL-terminated buffer. The list is
+ * replaced by rename, never changed in place, so its size is known: one
+ * allocation and one read (a 100,000-message list is megabytes, and
+ * growing a buffer chunk by chunk costs copies and page faults); the
+ * loop still goes on to EOF should the size have been wrong. */
+static char *
+read_all(int fd, size_t size_hint, size_t *len_r, ssize_t *r_r)
+{
+	size_t cap = size_hint + 1, len = 0;
+	char *data = xmalloc(cap);
+	ssize_t r;
+
+	for (;;) {
+		if (len + 1 == cap) {
+			cap = cap < SIZE_MAX / 2 ? cap * 2 : SIZE_MAX;
+			data = xrealloc(data, cap);
+		}
+		r = io_read(fd, data + len, cap - 1 - len);
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+	}
+	data[len] = '\0';
+	*len_r = len;
+	*r_r = r;
+	return data;
+}
+
 int
 md_uidlist_read(int dirfd, struct md_uidlist *ul, struct stat *st_r)
 {
-	struct buf b;
+	struct stat st;
+	size_t len;
 	ssize_t r;
-	char chunk[65536];
+	char *data;
 	int fd, ret;
 
 	memset(ul, 0, sizeof(*ul));
@@ -254,25 +289,28 @@ md_uidlist_read(int dirfd, struct md_uidlist *ul, struct stat *st_r)
 		log_error("maildir: open %s: %s", MD_UIDLIST, strerror(errno));
 		return -2;
 	}
-	if (st_r != NULL && fstat(fd, st_r) < 0)
-		memset(st_r, 0, sizeof(*st_r));
-	buf_init(&b, 0);
-	while ((r = io_read(fd, chunk, sizeof(chunk))) > 0)
-		(void)buf_append(&b, chunk,
-				 (size_t)r); /* no max: cannot fail */
+	if (fstat(fd, &st) < 0)
+		memset(&st, 0, sizeof(st));
+	if (st_r != NULL)
+		*st_r = st;
+	data = read_all(fd,
+			st.st_size > 0 && (uint64_t)st.st_size < SIZE_MAX / 4
+				? (size_t)st.st_size
+				: 4096,
+			&len, &r);
 	if (r < 0) {
 		log_error("maildir: read %s: %s", MD_UIDLIST, strerror(errno));
 		ret = -2;
-	} else if (md_uidlist_parse(b.data ? b.data : "", b.len, ul) < 0) {
+	} else if (md_uidlist_parse(data, len, ul) < 0) {
 		log_error("maildir: %s is corrupt; UIDs will be reassigned",
 			  MD_UIDLIST);
-		ul->uidvalidity = salvage_uidvalidity(buf_cstr(&b));
+		ul->uidvalidity = salvage_uidvalidity(data);
 		ret = -1;
 	} else {
 		ret = 1;
 	}
 	(void)close(fd);
-	buf_free(&b);
+	free(data);
 	return ret;
 }
 
@@ -347,6 +385,7 @@ md_uidlist_write(int dirfd, const struct md_uidlist *ul)
 	char *data = md_uidlist_format(ul, &len);
 	int saved;
 
+	MD_STAT(list_writes);
 	if (write_tmp(dirfd, data, len) < 0)
 		goto fail;
 	/* rename() replaces the list atomically: readers see old or new. */

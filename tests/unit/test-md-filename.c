@@ -33,6 +33,9 @@ parse_splits_base_flags_keywords_and_size(void **state)
 		 "1.host,S="
 		 "99999999999999999999999",
 		 0, 0, false, 0},
+		{"1.host,S=x,S=7:2,", "1.host,S=x,S=7", 0, 0, true, 7},
+		{"1.host,W=9,S=8,S=6", "1.host,W=9,S=8,S=6", 0, 0, true, 8},
+		{"1.host,S", "1.host,S", 0, 0, false, 0},
 		{"1.host:1,S", "1.host", 0, 0, false, 0},
 		{"1.host:2,S,9z", "1.host", MD_FLAG_SEEN, 1u << 25, false, 0},
 		{"odd name with spaces:2,P", "odd name with spaces",
