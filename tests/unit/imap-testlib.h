@@ -110,4 +110,34 @@ tc_close(struct tc *c)
 				 (name), got_, (want));                        \
 	} while (0)
 
+/* The usual fixture: a temporary Maildir, and a store on it that plays
+ * "another process" writing to the same Maildir. */
+struct tl_fx {
+	char *root;
+	struct md_store *st;
+};
+
+static inline int
+tl_fx_setup(void **state)
+{
+	struct tl_fx *fx = calloc(1, sizeof(*fx));
+
+	fx->root = tl_tmpdir();
+	if (md_store_open(fx->root, true, &fx->st) < 0)
+		return -1;
+	*state = fx;
+	return 0;
+}
+
+static inline int
+tl_fx_teardown(void **state)
+{
+	struct tl_fx *fx = *state;
+
+	md_store_free(&fx->st);
+	tl_rmrf(&fx->root);
+	free(fx);
+	return 0;
+}
+
 #endif

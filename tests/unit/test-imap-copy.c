@@ -6,15 +6,10 @@
 
 #include "lib/log.h"
 
-struct fx {
-	char *root;
-	struct md_store *st;
-};
-
 static int
 setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
+	struct tl_fx *fx = calloc(1, sizeof(*fx));
 	struct md_box *b;
 	unsigned i;
 
@@ -34,19 +29,8 @@ setup(void **state)
 	return 0;
 }
 
-static int
-teardown(void **state)
-{
-	struct fx *fx = *state;
-
-	md_store_free(&fx->st);
-	tl_rmrf(&fx->root);
-	free(fx);
-	return 0;
-}
-
 static uint32_t
-uidvalidity(struct fx *fx, const char *name)
+uidvalidity(struct tl_fx *fx, const char *name)
 {
 	struct md_box *b;
 	uint32_t uv;
@@ -60,7 +44,7 @@ uidvalidity(struct fx *fx, const char *name)
 static void
 copy_answers_copyuid_with_ranges(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	uint32_t uv = uidvalidity(fx, "Dst");
 	char want[256];
 	struct tc c;
@@ -91,7 +75,7 @@ copy_answers_copyuid_with_ranges(void **state)
 static void
 copy_into_selected_mailbox_reports_exists(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	uint32_t uv = uidvalidity(fx, "INBOX");
 	char want[256];
 	struct tc c;
@@ -130,7 +114,7 @@ static const struct copy_case copy_cases[] = {
 static void
 copy_error_paths(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	struct tc c;
 	size_t i;
 	const char *got;
@@ -154,7 +138,7 @@ copy_error_paths(void **state)
 static void
 read_only_source_may_copy(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	uint32_t uv = uidvalidity(fx, "Dst");
 	char want[256];
 	struct tc c;
@@ -170,7 +154,7 @@ read_only_source_may_copy(void **state)
 static void
 ghost_in_seq_copy_copies_nothing(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	struct md_uids gone = {0};
 	struct md_box *b;
 	uint32_t uid = 3, uv = uidvalidity(fx, "Dst");
@@ -198,7 +182,7 @@ ghost_in_seq_copy_copies_nothing(void **state)
 static void
 uidplus_in_capability(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	struct tc c;
 
 	tc_open(&c, fx->root);
@@ -211,18 +195,20 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
-			copy_answers_copyuid_with_ranges, setup, teardown),
+			copy_answers_copyuid_with_ranges, setup,
+			tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(
 			copy_into_selected_mailbox_reports_exists, setup,
-			teardown),
+			tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(copy_error_paths, setup,
-						teardown),
+						tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(read_only_source_may_copy,
-						setup, teardown),
+						setup, tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(
-			ghost_in_seq_copy_copies_nothing, setup, teardown),
+			ghost_in_seq_copy_copies_nothing, setup,
+			tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(uidplus_in_capability, setup,
-						teardown),
+						tl_fx_teardown),
 	};
 
 	log_set_level(LOG_LEVEL_ERROR);

@@ -7,36 +7,8 @@
 
 #include "lib/log.h"
 
-struct fx {
-	char *root;
-	struct md_store *st; /* "another process" writing to the Maildir */
-};
-
-static int
-setup(void **state)
-{
-	struct fx *fx = calloc(1, sizeof(*fx));
-
-	fx->root = tl_tmpdir();
-	if (md_store_open(fx->root, true, &fx->st) < 0)
-		return -1;
-	*state = fx;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *fx = *state;
-
-	md_store_free(&fx->st);
-	tl_rmrf(&fx->root);
-	free(fx);
-	return 0;
-}
-
 static void
-append_n(struct fx *fx, unsigned n, uint32_t flags)
+append_n(struct tl_fx *fx, unsigned n, uint32_t flags)
 {
 	unsigned i;
 
@@ -48,7 +20,7 @@ append_n(struct fx *fx, unsigned n, uint32_t flags)
 }
 
 static void
-ext_flags(struct fx *fx, uint32_t uid, enum md_flag_op op, uint32_t flags)
+ext_flags(struct tl_fx *fx, uint32_t uid, enum md_flag_op op, uint32_t flags)
 {
 	struct md_box *b;
 
@@ -58,7 +30,7 @@ ext_flags(struct fx *fx, uint32_t uid, enum md_flag_op op, uint32_t flags)
 }
 
 static void
-ext_expunge(struct fx *fx, uint32_t uid)
+ext_expunge(struct tl_fx *fx, uint32_t uid)
 {
 	struct md_uids gone = {0};
 	struct md_box *b;
@@ -94,7 +66,7 @@ tc_keepalive(struct tc *c)
 
 /* A session with INBOX selected, output cleared. */
 static void
-open_selected(struct tc *c, struct fx *fx)
+open_selected(struct tc *c, struct tl_fx *fx)
 {
 	tc_open(c, fx->root);
 	assert_non_null(strstr(tc_run(c, "s SELECT INBOX\r\n"), "s OK"));
@@ -126,7 +98,7 @@ static const struct line_case line_cases[] = {
 static void
 idle_lines_table(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	size_t i;
 
 	for (i = 0; i < sizeof(line_cases) / sizeof(*line_cases); i++) {
@@ -152,7 +124,7 @@ idle_pipelined_and_split_byte_by_byte(void **state)
 	static const char input[] = "a IDLE\r\nDONE\r\nn NOOP\r\n";
 	static const char want[] = "+ idling\r\na OK IDLE terminated.\r\n"
 				   "n OK NOOP completed.\r\n";
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	struct buf all;
 	struct tc c;
 	size_t i;
@@ -174,7 +146,7 @@ idle_pipelined_and_split_byte_by_byte(void **state)
 static void
 idle_states(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	struct tc c;
 
 	tc_open_unauth(&c, fx->root);
@@ -199,7 +171,7 @@ idle_states(void **state)
 static void
 changed_pushes_updates_while_idling(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	struct tc c;
 
 	append_n(fx, 3, MD_FLAG_SEEN);
@@ -229,7 +201,7 @@ changed_pushes_updates_while_idling(void **state)
 static void
 changed_outside_idle_waits_for_next_command(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	struct tc c;
 
 	open_selected(&c, fx);
@@ -247,7 +219,7 @@ changed_outside_idle_waits_for_next_command(void **state)
 static void
 keepalive_only_while_idling(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	struct tc c;
 
 	open_selected(&c, fx);
@@ -265,7 +237,7 @@ keepalive_only_while_idling(void **state)
 static void
 forced_poll_reports_on_each_call(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	struct tc c;
 
 	tc_open_unauth(&c, fx->root);
@@ -291,7 +263,7 @@ forced_poll_reports_on_each_call(void **state)
 static void
 mailbox_deleted_while_idling_says_bye(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	enum imap_status st;
 	struct tc c;
 
@@ -310,23 +282,27 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(idle_lines_table, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(idle_lines_table, tl_fx_setup,
+						tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(
-			idle_pipelined_and_split_byte_by_byte, setup, teardown),
-		cmocka_unit_test_setup_teardown(idle_states, setup, teardown),
+			idle_pipelined_and_split_byte_by_byte, tl_fx_setup,
+			tl_fx_teardown),
+		cmocka_unit_test_setup_teardown(idle_states, tl_fx_setup,
+						tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(
-			changed_pushes_updates_while_idling, setup, teardown),
+			changed_pushes_updates_while_idling, tl_fx_setup,
+			tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(
-			changed_outside_idle_waits_for_next_command, setup,
-			teardown),
+			changed_outside_idle_waits_for_next_command,
+			tl_fx_setup, tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(keepalive_only_while_idling,
-						setup, teardown),
+						tl_fx_setup, tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(
-			forced_poll_reports_on_each_call, setup, teardown),
+			forced_poll_reports_on_each_call, tl_fx_setup,
+			tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(
-			mailbox_deleted_while_idling_says_bye, setup,
-			teardown),
+			mailbox_deleted_while_idling_says_bye, tl_fx_setup,
+			tl_fx_teardown),
 	};
 
 	log_set_level(LOG_LEVEL_ERROR);

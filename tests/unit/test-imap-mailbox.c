@@ -8,37 +8,9 @@
 
 #include "lib/log.h"
 
-struct fx {
-	char *root;
-	struct md_store *st; /* "another process" on the same Maildir */
-};
-
-static int
-setup(void **state)
-{
-	struct fx *fx = calloc(1, sizeof(*fx));
-
-	fx->root = tl_tmpdir();
-	if (md_store_open(fx->root, true, &fx->st) < 0)
-		return -1;
-	*state = fx;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *fx = *state;
-
-	md_store_free(&fx->st);
-	tl_rmrf(&fx->root);
-	free(fx);
-	return 0;
-}
-
 /* Messages in box name (0 when it cannot be opened). */
 static uint32_t
-count_msgs(struct fx *fx, const char *name)
+count_msgs(struct tl_fx *fx, const char *name)
 {
 	struct md_box *b;
 	uint32_t n;
@@ -51,7 +23,7 @@ count_msgs(struct fx *fx, const char *name)
 }
 
 static uint32_t
-uidvalidity(struct fx *fx, const char *name)
+uidvalidity(struct tl_fx *fx, const char *name)
 {
 	struct md_box *b;
 	uint32_t uv;
@@ -64,7 +36,7 @@ uidvalidity(struct fx *fx, const char *name)
 
 /* Files in tmp/, new/ and cur/ of the root (INBOX). */
 static int
-inbox_files(struct fx *fx)
+inbox_files(struct tl_fx *fx)
 {
 	return tl_count(fx->root, "tmp") + tl_count(fx->root, "new") +
 	       tl_count(fx->root, "cur");
@@ -136,7 +108,7 @@ static const struct list_case list_cases[] = {
 static void
 list_and_lsub_table(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	size_t i;
 	struct tc c;
 
@@ -226,7 +198,7 @@ static const struct mbox_case mbox_cases[] = {
 static void
 create_delete_rename_table(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	struct tc c;
 	size_t i;
 
@@ -246,7 +218,7 @@ create_delete_rename_table(void **state)
 static void
 rename_inbox_moves_messages(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	struct tc c;
 
 	assert_int_not_equal(tl_append(fx->st, "INBOX", "a\r\n", 0), 0);
@@ -265,7 +237,7 @@ rename_inbox_moves_messages(void **state)
 static void
 delete_selected_mailbox_closes_it(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	struct tc c;
 
 	assert_int_equal(md_box_create(fx->st, "Box"), 0);
@@ -283,7 +255,7 @@ delete_selected_mailbox_closes_it(void **state)
 static void
 status_counts_without_selecting(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	struct tc c;
 	char want[256];
 
@@ -319,7 +291,7 @@ status_counts_without_selecting(void **state)
 static void
 status_on_selected_uses_view(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	static const uint32_t one = 1;
 	struct md_uids gone = {0};
 	struct md_box *b;
@@ -346,7 +318,7 @@ status_on_selected_uses_view(void **state)
 static void
 append_synchronizing_gives_appenduid(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	struct tc c;
 	char want[128];
 
@@ -364,7 +336,7 @@ append_synchronizing_gives_appenduid(void **state)
 static void
 append_flags_date_and_keywords_are_kept(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	const struct md_msg *m;
 	const char *const *kw;
 	struct md_box *b;
@@ -440,7 +412,7 @@ static const struct append_case append_cases[] = {
 static void
 append_refusals_table(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	size_t i;
 
 	for (i = 0; i < sizeof(append_cases) / sizeof(*append_cases); i++) {
@@ -468,7 +440,7 @@ append_refusals_table(void **state)
 static void
 append_mailbox_as_literal(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	struct tc c;
 
 	tc_open(&c, fx->root);
@@ -484,7 +456,7 @@ append_mailbox_as_literal(void **state)
 static void
 append_to_selected_reports_exists(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	struct tc c;
 	char want[256];
 
@@ -503,7 +475,7 @@ append_to_selected_reports_exists(void **state)
 static void
 big_append_is_streamed(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	size_t total = 20u * 1024 * 1024, sent = 0, chunk = 65536;
 	char *block = malloc(chunk);
 	const struct md_msg *m;
@@ -536,7 +508,7 @@ big_append_is_streamed(void **state)
 static void
 append_interrupted_leaves_nothing(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	char half[500];
 	struct tc c;
 
@@ -554,7 +526,7 @@ append_interrupted_leaves_nothing(void **state)
 static void
 append_size_limits(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	enum imap_status st;
 	struct tc c;
 
@@ -579,7 +551,7 @@ append_size_limits(void **state)
 static void
 append_bytewise(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	const char *in = "a APPEND INBOX (\\Seen) {5}\r\nhello\r\nb NOOP\r\n";
 	struct buf all;
 	struct tc c;
@@ -605,7 +577,7 @@ append_bytewise(void **state)
 static void
 mailbox_commands_need_login(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	static const char *const inputs[] = {
 		"a CREATE x\r\n",
 		"a DELETE x\r\n",
@@ -634,39 +606,43 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(list_and_lsub_table, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(list_and_lsub_table,
+						tl_fx_setup, tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(create_delete_rename_table,
-						setup, teardown),
+						tl_fx_setup, tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(rename_inbox_moves_messages,
-						setup, teardown),
+						tl_fx_setup, tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(
-			delete_selected_mailbox_closes_it, setup, teardown),
+			delete_selected_mailbox_closes_it, tl_fx_setup,
+			tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(status_counts_without_selecting,
-						setup, teardown),
+						tl_fx_setup, tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(status_on_selected_uses_view,
-						setup, teardown),
+						tl_fx_setup, tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(
-			append_synchronizing_gives_appenduid, setup, teardown),
+			append_synchronizing_gives_appenduid, tl_fx_setup,
+			tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(
-			append_flags_date_and_keywords_are_kept, setup,
-			teardown),
-		cmocka_unit_test_setup_teardown(append_refusals_table, setup,
-						teardown),
+			append_flags_date_and_keywords_are_kept, tl_fx_setup,
+			tl_fx_teardown),
+		cmocka_unit_test_setup_teardown(append_refusals_table,
+						tl_fx_setup, tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(append_mailbox_as_literal,
-						setup, teardown),
+						tl_fx_setup, tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(
-			append_to_selected_reports_exists, setup, teardown),
-		cmocka_unit_test_setup_teardown(big_append_is_streamed, setup,
-						teardown),
+			append_to_selected_reports_exists, tl_fx_setup,
+			tl_fx_teardown),
+		cmocka_unit_test_setup_teardown(big_append_is_streamed,
+						tl_fx_setup, tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(
-			append_interrupted_leaves_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(append_size_limits, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(append_bytewise, setup,
-						teardown),
+			append_interrupted_leaves_nothing, tl_fx_setup,
+			tl_fx_teardown),
+		cmocka_unit_test_setup_teardown(append_size_limits, tl_fx_setup,
+						tl_fx_teardown),
+		cmocka_unit_test_setup_teardown(append_bytewise, tl_fx_setup,
+						tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(mailbox_commands_need_login,
-						setup, teardown),
+						tl_fx_setup, tl_fx_teardown),
 	};
 
 	log_set_level(LOG_LEVEL_ERROR);

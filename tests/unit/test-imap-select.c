@@ -7,36 +7,8 @@
 
 #include "lib/log.h"
 
-struct fx {
-	char *root;
-	struct md_store *st; /* "another process" writing to the Maildir */
-};
-
-static int
-setup(void **state)
-{
-	struct fx *fx = calloc(1, sizeof(*fx));
-
-	fx->root = tl_tmpdir();
-	if (md_store_open(fx->root, true, &fx->st) < 0)
-		return -1;
-	*state = fx;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *fx = *state;
-
-	md_store_free(&fx->st);
-	tl_rmrf(&fx->root);
-	free(fx);
-	return 0;
-}
-
 static uint32_t
-uidvalidity(struct fx *fx, const char *name)
+uidvalidity(struct tl_fx *fx, const char *name)
 {
 	struct md_box *b;
 	uint32_t uv;
@@ -49,7 +21,7 @@ uidvalidity(struct fx *fx, const char *name)
 
 /* Change flags from the outside store, as another session would. */
 static void
-ext_flags(struct fx *fx, uint32_t uid, enum md_flag_op op, uint32_t flags)
+ext_flags(struct tl_fx *fx, uint32_t uid, enum md_flag_op op, uint32_t flags)
 {
 	struct md_box *b;
 
@@ -59,7 +31,7 @@ ext_flags(struct fx *fx, uint32_t uid, enum md_flag_op op, uint32_t flags)
 }
 
 static void
-ext_keyword(struct fx *fx, uint32_t uid, const char *kw)
+ext_keyword(struct tl_fx *fx, uint32_t uid, const char *kw)
 {
 	struct md_box *b;
 	unsigned idx;
@@ -72,7 +44,7 @@ ext_keyword(struct fx *fx, uint32_t uid, const char *kw)
 }
 
 static void
-ext_expunge(struct fx *fx, const uint32_t *uids, size_t n)
+ext_expunge(struct tl_fx *fx, const uint32_t *uids, size_t n)
 {
 	struct md_uids gone = {0};
 	struct md_box *b;
@@ -85,7 +57,7 @@ ext_expunge(struct fx *fx, const uint32_t *uids, size_t n)
 }
 
 static void
-append_n(struct fx *fx, const char *box, unsigned n, uint32_t flags)
+append_n(struct tl_fx *fx, const char *box, unsigned n, uint32_t flags)
 {
 	unsigned i;
 
@@ -101,7 +73,7 @@ append_n(struct fx *fx, const char *box, unsigned n, uint32_t flags)
 static void
 select_empty_inbox_answers_exactly(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	struct tc c;
 	char want[1024];
 
@@ -121,7 +93,7 @@ select_empty_inbox_answers_exactly(void **state)
 static void
 select_reports_unseen_recent_and_keywords(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	struct tc c;
 	char want[1024];
 
@@ -149,7 +121,7 @@ select_reports_unseen_recent_and_keywords(void **state)
 static void
 examine_is_read_only_and_keeps_recent(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	struct tc a, b, c;
 	char want[1024];
 
@@ -182,7 +154,7 @@ examine_is_read_only_and_keeps_recent(void **state)
 static void
 failed_select_leaves_nothing_selected(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	struct tc c;
 
 	tc_open(&c, fx->root);
@@ -238,7 +210,7 @@ static const struct err_case err_cases[] = {
 static void
 error_paths_table(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	size_t i;
 
 	for (i = 0; i < sizeof(err_cases) / sizeof(*err_cases); i++) {
@@ -300,7 +272,7 @@ uids_str(const uint32_t *u, size_t n, char *out, size_t size)
 static void
 resolve_sets_against_view(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	static const uint32_t odd[] = {1, 3, 5, 7};
 	struct tc c;
 	size_t i;
@@ -336,7 +308,7 @@ resolve_sets_against_view(void **state)
 static void
 seq_star_on_empty_mailbox_is_error_uid_star_empty(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	struct imap_seqset set;
 	const char *error;
 	uint32_t *uids;
@@ -361,7 +333,7 @@ seq_star_on_empty_mailbox_is_error_uid_star_empty(void **state)
 static void
 expunge_by_other_waits_for_allowed_moment(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	static const uint32_t two[] = {2};
 	static const uint32_t three_four[] = {3, 4};
 	struct tc a;
@@ -395,7 +367,7 @@ expunge_by_other_waits_for_allowed_moment(void **state)
 static void
 flags_and_new_messages_by_other(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	struct tc a, b;
 
 	append_n(fx, "INBOX", 2, 0);
@@ -440,7 +412,7 @@ flags_and_new_messages_by_other(void **state)
 static void
 expunge_and_uid_expunge(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	struct tc a;
 
 	append_n(fx, "INBOX", 5, 0);
@@ -467,7 +439,7 @@ expunge_and_uid_expunge(void **state)
 static void
 close_unselect_and_reselect(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	struct tc a;
 
 	append_n(fx, "INBOX", 3, MD_FLAG_DELETED);
@@ -499,7 +471,7 @@ close_unselect_and_reselect(void **state)
 static void
 own_expunges_sent_while_others_deferred(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	static const uint32_t two = 2, four = 4;
 	struct md_uids gone = {0};
 	struct tc a;
@@ -527,7 +499,7 @@ own_expunges_sent_while_others_deferred(void **state)
 static void
 reported_flags_are_not_repeated_by_sync(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	struct tc a;
 
 	append_n(fx, "INBOX", 2, 0);
@@ -553,7 +525,7 @@ reported_flags_are_not_repeated_by_sync(void **state)
 static void
 selected_mailbox_deleted_says_bye(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	enum imap_status st;
 	struct tc a;
 	const char *got;
@@ -575,38 +547,42 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
-			select_empty_inbox_answers_exactly, setup, teardown),
+			select_empty_inbox_answers_exactly, tl_fx_setup,
+			tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(
-			select_reports_unseen_recent_and_keywords, setup,
-			teardown),
+			select_reports_unseen_recent_and_keywords, tl_fx_setup,
+			tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(
-			examine_is_read_only_and_keeps_recent, setup, teardown),
+			examine_is_read_only_and_keeps_recent, tl_fx_setup,
+			tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(
-			failed_select_leaves_nothing_selected, setup, teardown),
-		cmocka_unit_test_setup_teardown(error_paths_table, setup,
-						teardown),
+			failed_select_leaves_nothing_selected, tl_fx_setup,
+			tl_fx_teardown),
+		cmocka_unit_test_setup_teardown(error_paths_table, tl_fx_setup,
+						tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(resolve_sets_against_view,
-						setup, teardown),
+						tl_fx_setup, tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(
 			seq_star_on_empty_mailbox_is_error_uid_star_empty,
-			setup, teardown),
+			tl_fx_setup, tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(
-			expunge_by_other_waits_for_allowed_moment, setup,
-			teardown),
+			expunge_by_other_waits_for_allowed_moment, tl_fx_setup,
+			tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(flags_and_new_messages_by_other,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(expunge_and_uid_expunge, setup,
-						teardown),
+						tl_fx_setup, tl_fx_teardown),
+		cmocka_unit_test_setup_teardown(expunge_and_uid_expunge,
+						tl_fx_setup, tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(close_unselect_and_reselect,
-						setup, teardown),
+						tl_fx_setup, tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(
-			selected_mailbox_deleted_says_bye, setup, teardown),
+			selected_mailbox_deleted_says_bye, tl_fx_setup,
+			tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(
-			own_expunges_sent_while_others_deferred, setup,
-			teardown),
+			own_expunges_sent_while_others_deferred, tl_fx_setup,
+			tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(
-			reported_flags_are_not_repeated_by_sync, setup,
-			teardown),
+			reported_flags_are_not_repeated_by_sync, tl_fx_setup,
+			tl_fx_teardown),
 	};
 
 	log_set_level(LOG_LEVEL_ERROR);

@@ -7,15 +7,10 @@
 
 #include "lib/log.h"
 
-struct fx {
-	char *root;
-	struct md_store *st;
-};
-
 static int
 setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
+	struct tl_fx *fx = calloc(1, sizeof(*fx));
 	struct md_box *b;
 	unsigned i;
 
@@ -31,17 +26,6 @@ setup(void **state)
 		return -1;
 	md_box_free(&b);
 	*state = fx;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *fx = *state;
-
-	md_store_free(&fx->st);
-	tl_rmrf(&fx->root);
-	free(fx);
 	return 0;
 }
 
@@ -108,7 +92,7 @@ static const struct store_case store_cases[] = {
 static void
 store_variants_answer_exactly(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	struct tc c;
 	size_t i;
 	const char *got;
@@ -129,7 +113,7 @@ store_variants_answer_exactly(void **state)
 static void
 read_only_store_is_no(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	struct tc c;
 
 	tc_open(&c, fx->root);
@@ -144,7 +128,7 @@ read_only_store_is_no(void **state)
 static void
 keyword_limit_is_no_limit(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	struct tc c;
 	char cmd[64];
 	const char *got;
@@ -169,7 +153,7 @@ keyword_limit_is_no_limit(void **state)
 static void
 other_session_sees_flags_at_noop(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	struct tc a, b;
 
 	tc_open(&a, fx->root);
@@ -197,7 +181,7 @@ other_session_sees_flags_at_noop(void **state)
 static void
 expunged_by_other_session(void **state)
 {
-	struct fx *fx = *state;
+	struct tl_fx *fx = *state;
 	struct md_uids gone = {0};
 	struct md_box *bx;
 	uint32_t uid = 3;
@@ -229,15 +213,16 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(store_variants_answer_exactly,
-						setup, teardown),
+						setup, tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(read_only_store_is_no, setup,
-						teardown),
+						tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(keyword_limit_is_no_limit,
-						setup, teardown),
+						setup, tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(
-			other_session_sees_flags_at_noop, setup, teardown),
+			other_session_sees_flags_at_noop, setup,
+			tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(expunged_by_other_session,
-						setup, teardown),
+						setup, tl_fx_teardown),
 	};
 
 	log_set_level(LOG_LEVEL_ERROR);
