@@ -69,7 +69,7 @@ $(eval $(call variant,fuzz,$(CLANG),$(FUZZ_CFLAGS)))
 all: imapmoved
 
 imapmoved: build/rel/imapmoved
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 
 build/fuzz/tests/fuzz/%: build/fuzz/tests/fuzz/%.o build/fuzz/libimapmoved.a
 	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
@@ -144,6 +144,6 @@ bench: deps
 	$(PYTHON) tests/bench/bench.py
 
 clean:
-	rm -rf build imapmoved
+	rm -rf build imapmoved imapmoved.tmp
 
 -include $(shell find build -name '*.d' 2>/dev/null)

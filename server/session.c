@@ -8,6 +8,8 @@
 #include "server.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -382,6 +384,20 @@ set_write_timeout(int fd, unsigned secs)
 		log_debug("SO_SNDTIMEO: %s", strerror(errno));
 }
 
+/* Send each write at once. The session already gathers a command's
+ * responses into large writes, so Nagle's algorithm only ever holds back
+ * the short tail of a big response until the client's delayed ACK, up to
+ * 40 ms on Linux. Not a TCP socket (a pipe, a UNIX socket): nothing to do. */
+static void
+set_no_delay(int fd)
+{
+	int on = 1;
+
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) < 0 &&
+	    errno != ENOTSOCK && errno != EOPNOTSUPP && errno != ENOPROTOOPT)
+		log_debug("TCP_NODELAY: %s", strerror(errno));
+}
+
 /* SIGTERM sets a flag and stays blocked except while waiting; *mask_r is
  * the mask to wait with. */
 static void
@@ -420,6 +436,7 @@ session_run(const struct session_params *p)
 	log_set_session(p->session_id);
 	setup_signals(&mask);
 	set_write_timeout(p->fd_out, p->cfg->idle_timeout);
+	set_no_delay(p->fd_out);
 	log_info("connect: peer=%s%s", p->peer,
 		 p->implicit_tls ? " (implicit TLS)" : "");
 	if (!p->implicit_tls || (p->tls != NULL && start_tls(&s))) {

@@ -242,6 +242,64 @@ def inetd_mode_takes_one_connection_as_fd3():
         c.cmd(b"b LOGOUT")
 
 
+def session_socket(server_pid, peer):
+    """A duplicate (pidfd_getfd) of the socket a session child of server_pid
+    holds for the client whose local address is peer; Skip when the kernel
+    or the permissions do not allow it."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    kids = []
+    for tid in os.listdir("/proc/%d/task" % server_pid):
+        with open("/proc/%d/task/%s/children" % (server_pid, tid)) as f:
+            kids += [int(x) for x in f.read().split()]
+    for kid in kids:
+        try:
+            pidfd = os.pidfd_open(kid)
+        except (AttributeError, OSError) as e:
+            raise Skip("pidfd_open: %s" % e)
+        try:
+            for fd in os.listdir("/proc/%d/fd" % kid):
+                try:
+                    if not os.readlink("/proc/%d/fd/%s" % (kid, fd)).startswith(
+                            "socket:"):
+                        continue
+                except OSError:
+                    continue
+                dup = libc.syscall(438, pidfd, int(fd), 0)  # pidfd_getfd
+                if dup < 0:
+                    raise Skip("pidfd_getfd: %s" % os.strerror(ctypes.get_errno()))
+                s = socket.socket(fileno=dup)
+                try:
+                    if s.getpeername() == peer:
+                        return s
+                except OSError:
+                    pass
+                s.close()
+        finally:
+            os.close(pidfd)
+    raise Fail("no session process holds the connection")
+
+
+@test
+def session_socket_has_nagle_off():
+    """The tail of a large response must not wait for the client's delayed
+    ACK (40 ms per command on Linux): the session sets TCP_NODELAY."""
+    with World() as w:
+        port = free_port()
+        p, conf = start_standalone(w, ["listen = 127.0.0.1:%d" % port], port)
+        c = connect(port)
+        c.line()
+        if not c.cmd(b"a LOGIN ann s3cret").startswith(b"a OK"):
+            raise Fail("login failed")
+        s = session_socket(p.pid, c.sock.getsockname())
+        try:
+            if not s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY):
+                raise Fail("TCP_NODELAY is off on the session socket")
+        finally:
+            s.close()
+        c.cmd(b"b LOGOUT")
+
+
 @test
 def ipv6_loopback_listener_serves():
     if not socket.has_ipv6 or not listening_possible_v6():
