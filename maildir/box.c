@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -95,6 +96,7 @@ md_box_open(struct md_store *store, const char *name, bool readonly,
 	box->readonly = readonly;
 	if (!readonly)
 		sweep_tmp(box);
+	box->want_index = true;
 	if (md_box_sync(box, NULL) < 0) {
 		md_box_free(&box);
 		return -1;
@@ -111,19 +113,108 @@ close_fd(int *fd)
 	*fd = -1;
 }
 
+/* Is p one of the names inside the mapped index? */
+static bool
+in_index(const struct md_box *box, const char *p)
+{
+	const char *start = box->ix.p;
+
+	return start != NULL && p >= start && p < start + box->ix.len;
+}
+
+static void
+name_free(const struct md_box *box, char *p)
+{
+	if (!in_index(box, p))
+		free(p);
+}
+
+/* Message idx's "base\0file\0" in the index, or NULL when its offset is
+ * out of range (a damaged index: the message then has no file). The
+ * names end with a NUL (md_index_load checked), so strlen stays inside. */
+static const char *
+index_names(const struct md_box *box, uint32_t idx)
+{
+	uint32_t off = box->ix.offs[idx];
+	const char *base;
+	size_t len;
+
+	if (off >= box->ix.names_len)
+		return NULL;
+	base = box->ix.names + off;
+	len = strlen(base);
+	return off + len + 1 < box->ix.names_len ? base : NULL;
+}
+
+const char *
+md_box_base(const struct md_box *box, uint32_t idx)
+{
+	const char *p;
+
+	if (box->bases != NULL)
+		return box->bases[idx];
+	p = index_names(box, idx);
+	return p != NULL ? p : "";
+}
+
+const char *
+md_box_fname(const struct md_box *box, uint32_t idx)
+{
+	const char *p;
+
+	if (box->fnames != NULL)
+		return box->fnames[idx];
+	p = index_names(box, idx);
+	return p != NULL ? p + strlen(p) + 1 : "";
+}
+
+/* Give the view its own name arrays (pointing into the index) before one
+ * of them changes. */
+static void
+names_own(struct md_box *box)
+{
+	char **fnames, **bases;
+	uint32_t i;
+
+	if (box->fnames != NULL)
+		return;
+	fnames = xcalloc(box->count + 1, sizeof(*fnames));
+	bases = xcalloc(box->count + 1, sizeof(*bases));
+	for (i = 0; i < box->count; i++) {
+		bases[i] = (char *)(uintptr_t)md_box_base(box, i);
+		fnames[i] = (char *)(uintptr_t)md_box_fname(box, i);
+	}
+	box->fnames = fnames;
+	box->bases = bases;
+}
+
+void
+md_box_set_fname(struct md_box *box, uint32_t idx, char *name)
+{
+	names_own(box);
+	name_free(box, box->fnames[idx]);
+	box->fnames[idx] = name;
+}
+
 static void
 free_view(struct md_box *box)
 {
 	uint32_t i;
 
-	for (i = 0; i < box->count; i++) {
-		free((char *)(uintptr_t)box->msgs[i].basename);
-		free(box->fnames[i]);
+	if (box->fnames != NULL) {
+		for (i = 0; i < box->count; i++) {
+			name_free(box, box->bases[i]);
+			name_free(box, box->fnames[i]);
+		}
 	}
-	free(box->msgs);
+	if (!box->msgs_mapped)
+		free(box->msgs);
 	free(box->fnames);
+	free(box->bases);
 	box->msgs = NULL;
+	box->msgs_mapped = false;
 	box->fnames = NULL;
+	box->bases = NULL;
 	box->count = 0;
 }
 
@@ -138,6 +229,8 @@ md_box_free(struct md_box **boxp)
 	if (box->has_lock)
 		md_box_unlock(box);
 	free_view(box);
+	if (box->ix.p != NULL)
+		(void)munmap(box->ix.p, box->ix.len);
 	md_cache_free(&box->cache);
 	md_keywords_clear(&box->kw);
 	md_uids_free(&box->vanished);
@@ -180,6 +273,19 @@ md_box_messages(const struct md_box *box, uint32_t *count_r)
 {
 	*count_r = box->count;
 	return box->msgs;
+}
+
+uint32_t
+md_box_recent_count(const struct md_box *box)
+{
+	uint32_t i, n = 0;
+
+	/* Records from the index are never \Recent (md_index_load). */
+	if (box->msgs_mapped)
+		return 0;
+	for (i = 0; i < box->count; i++)
+		n += box->msgs[i].recent;
+	return n;
 }
 
 long
@@ -231,12 +337,14 @@ md_box_view_compact(struct md_box *box)
 {
 	uint32_t i, o = 0;
 
+	names_own(box);
 	for (i = 0; i < box->count; i++) {
 		if (box->fnames[i] == NULL) {
-			free((char *)(uintptr_t)box->msgs[i].basename);
+			name_free(box, box->bases[i]);
 			continue;
 		}
 		box->msgs[o] = box->msgs[i];
+		box->bases[o] = box->bases[i];
 		box->fnames[o++] = box->fnames[i];
 	}
 	box->count = o;
@@ -333,14 +441,16 @@ md_listing_free(struct md_listing *l)
 	memset(l, 0, sizeof(*l));
 }
 
-/* Fill one message of the new view from record r. */
+/* Fill one message of the new view from record r; *base_r gets its base
+ * name: old_base (taken) when it was in the old view, else a copy. */
 static void
-fill_msg(struct md_msg *m, struct md_rec *r, const struct md_msg *old,
-	 bool is_recent)
+fill_msg(struct md_msg *m, char **base_r, struct md_rec *r,
+	 const struct md_msg *old, char *old_base, bool is_recent)
 {
 	struct md_fname f;
 
 	md_fname_parse(r->name, &f);
+	memset(m, 0, sizeof(*m)); /* the index stores padding too */
 	m->uid = r->uid;
 	m->flags = f.flags;
 	m->keywords = f.keywords;
@@ -349,10 +459,10 @@ fill_msg(struct md_msg *m, struct md_rec *r, const struct md_msg *old,
 	m->internal_date = (time_t)r->mtime;
 	if (old != NULL) {
 		m->recent = old->recent;
-		m->basename = old->basename;
+		*base_r = old_base;
 	} else {
 		m->recent = is_recent;
-		m->basename = xstrndup(f.base, f.base_len);
+		*base_r = xstrndup(f.base, f.base_len);
 	}
 }
 
@@ -362,28 +472,33 @@ md_box_apply(struct md_box *box, struct md_uidlist *ul, bool claim_recent,
 {
 	struct md_msg *msgs = xcalloc(ul->count + 1, sizeof(*msgs));
 	char **fnames = xcalloc(ul->count + 1, sizeof(*fnames));
+	char **bases = xcalloc(ul->count + 1, sizeof(*bases));
 	bool reset =
 		box->uidvalidity != 0 && box->uidvalidity != ul->uidvalidity;
 	uint32_t old_max =
 		box->count && !reset ? box->msgs[box->count - 1].uid : 0;
 	size_t i = 0, j, first_new = ul->count;
 
+	names_own(box);
 	box->vanished.count = 0;
 	box->changed.count = 0;
 	for (j = 0; j < ul->count; j++) {
 		struct md_rec *r = &ul->recs[j];
 		const struct md_msg *old = NULL;
 
+		char *old_base = NULL;
+
 		while (!reset && i < box->count && box->msgs[i].uid < r->uid) {
 			md_uids_push(&box->vanished, box->msgs[i].uid);
-			free((char *)(uintptr_t)box->msgs[i].basename);
-			free(box->fnames[i++]);
+			name_free(box, box->bases[i]);
+			name_free(box, box->fnames[i++]);
 		}
 		if (!reset && i < box->count && box->msgs[i].uid == r->uid) {
 			old = &box->msgs[i];
-			free(box->fnames[i++]);
+			old_base = box->bases[i];
+			name_free(box, box->fnames[i++]);
 		}
-		fill_msg(&msgs[j], r, old,
+		fill_msg(&msgs[j], &bases[j], r, old, old_base,
 			 claim_recent && r->uid >= recent_from);
 		if (old != NULL && (old->flags != msgs[j].flags ||
 				    old->keywords != msgs[j].keywords))
@@ -396,13 +511,17 @@ md_box_apply(struct md_box *box, struct md_uidlist *ul, bool claim_recent,
 	for (; i < box->count; i++) {
 		if (!reset)
 			md_uids_push(&box->vanished, box->msgs[i].uid);
-		free((char *)(uintptr_t)box->msgs[i].basename);
-		free(box->fnames[i]);
+		name_free(box, box->bases[i]);
+		name_free(box, box->fnames[i]);
 	}
-	free(box->msgs);
+	if (!box->msgs_mapped)
+		free(box->msgs);
 	free(box->fnames);
+	free(box->bases);
 	box->msgs = msgs;
+	box->msgs_mapped = false;
 	box->fnames = fnames;
+	box->bases = bases;
 	box->count = (uint32_t)ul->count;
 	box->cap = box->count;
 	box->uidvalidity = ul->uidvalidity;
@@ -521,6 +640,24 @@ md_box_status(struct md_store *store, const char *name,
 	return 0;
 }
 
+/* The first sync of md_box_open(): the view from the binary index when it
+ * is current. true when it was. */
+static bool
+open_from_index(struct md_box *box)
+{
+	struct md_keywords kw;
+
+	if (md_keywords_read(box->dirfd, &kw) < 0)
+		return false;
+	if (md_index_load(box) < 0) {
+		md_keywords_clear(&kw);
+		return false;
+	}
+	(void)take_keywords(box, &kw);
+	box->want_index = false;
+	return true;
+}
+
 int
 md_box_sync(struct md_box *box, struct md_sync_result *result)
 {
@@ -542,6 +679,9 @@ md_box_sync(struct md_box *box, struct md_sync_result *result)
 			result->first_new = box->count;
 		return 0;
 	}
+	if (box->want_index && box->count == 0 && box->ix.p == NULL &&
+	    open_from_index(box))
+		return 0;
 	if (load_list(box, &ul, &recent_from) < 0)
 		return -1;
 	if (md_keywords_read(box->dirfd, &kw) < 0) {
@@ -556,6 +696,9 @@ md_box_sync(struct md_box *box, struct md_sync_result *result)
 	md_box_apply(box, &ul, true, recent_from, result);
 	if (result != NULL)
 		result->keywords_changed = kw_changed;
+	if (box->want_index)
+		md_index_write(box, &ul);
+	box->want_index = false;
 	md_uidlist_clear(&ul);
 	return 0;
 }

@@ -366,7 +366,7 @@ md_cache_get(struct md_box *box, uint32_t uid, unsigned field,
 	/* The record must name the file the box has now for this UID: a
 	 * file replaced under the same UID (a rebuilt list) is not it. */
 	rec = (const unsigned char *)c->map + e->off;
-	base = box->msgs[idx].basename;
+	base = md_box_base(box, (uint32_t)idx);
 	base_len = get_le32(rec + 12);
 	if (strlen(base) != base_len ||
 	    memcmp(rec + REC_HDR, base, base_len) != 0)
@@ -408,7 +408,7 @@ md_cache_put(struct md_box *box, uint32_t uid, unsigned field, const void *data,
 
 	if (box->store->cache_max == 0 || idx < 0 || len > MAX_FIELD_LEN)
 		return;
-	base = box->msgs[idx].basename;
+	base = md_box_base(box, (uint32_t)idx);
 	base_len = strlen(base);
 	if (base_len == 0 || base_len > MD_MAX_NAME)
 		return;
@@ -426,8 +426,10 @@ rec_live(const struct md_box *box, const struct md_cache *c,
 	long idx = md_box_find(box, e->uid);
 	size_t base_len = get_le32(rec + 12);
 
-	return idx >= 0 && strlen(box->msgs[idx].basename) == base_len &&
-	       memcmp(rec + REC_HDR, box->msgs[idx].basename, base_len) == 0;
+	return idx >= 0 &&
+	       strlen(md_box_base(box, (uint32_t)idx)) == base_len &&
+	       memcmp(rec + REC_HDR, md_box_base(box, (uint32_t)idx),
+		      base_len) == 0;
 }
 
 /* Flags, parallel to c->tab, marking the entries that a pending record

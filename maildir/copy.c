@@ -93,11 +93,11 @@ link_or_copy(struct md_box *src, uint32_t idx, struct md_box *dst,
 	for (tries = 0; tries < 3; tries++) {
 		char *found;
 
-		if (linkat(src->cur_fd, src->fnames[idx], dst->cur_fd, name,
-			   0) == 0)
+		if (linkat(src->cur_fd, md_box_fname(src, idx), dst->cur_fd,
+			   name, 0) == 0)
 			return 0;
 		if (errno == EXDEV || errno == EPERM || errno == EMLINK) {
-			if (md_copy_file(src->cur_fd, src->fnames[idx], dst,
+			if (md_copy_file(src->cur_fd, md_box_fname(src, idx), dst,
 					 name,
 					 src->msgs[idx].internal_date) == 0)
 				return 0;
@@ -106,12 +106,11 @@ link_or_copy(struct md_box *src, uint32_t idx, struct md_box *dst,
 			md_set_syserr(src->store, "link", name);
 			return -1;
 		}
-		found = md_refind(src->cur_fd, src->msgs[idx].basename,
-				  strlen(src->msgs[idx].basename));
+		found = md_refind(src->cur_fd, md_box_base(src, idx),
+				  strlen(md_box_base(src, idx)));
 		if (found == NULL)
 			return 1;
-		free(src->fnames[idx]);
-		src->fnames[idx] = found;
+		md_box_set_fname(src, idx, found);
 	}
 	return 1;
 }

@@ -21,18 +21,17 @@
 static int
 unlink_msg(struct md_box *box, uint32_t idx, struct md_listing *nm)
 {
-	const struct md_msg *m = &box->msgs[idx];
 	const char *found;
 
-	if (unlinkat(box->cur_fd, box->fnames[idx], 0) == 0)
+	if (unlinkat(box->cur_fd, md_box_fname(box, idx), 0) == 0)
 		return 0;
 	if (errno != ENOENT) {
-		md_set_syserr(box->store, "unlink", box->fnames[idx]);
+		md_set_syserr(box->store, "unlink", md_box_fname(box, idx));
 		return -1;
 	}
 	/* Renamed by a flag change elsewhere, or already expunged: look
 	 * for the base name in one listing of cur/ shared by the batch. */
-	found = md_listing_find(box->cur_fd, nm, m->basename);
+	found = md_listing_find(box->cur_fd, nm, md_box_base(box, idx));
 	if (found == NULL)
 		return 0;
 	if (unlinkat(box->cur_fd, found, 0) < 0 && errno != ENOENT) {
@@ -98,15 +97,14 @@ md_box_expunge(struct md_box *box, const uint32_t *uids, size_t count,
 	for (i = 0; i < count; i++) {
 		long idx = md_box_find(box, uids[i]);
 
-		if (idx < 0 || box->fnames[idx] == NULL)
+		if (idx < 0 || md_box_fname(box, (uint32_t)idx) == NULL)
 			continue;
 		if (unlink_msg(box, (uint32_t)idx, &nm) < 0)
 			break;
 		FAULT_POINT("expunge.after-unlink");
 		md_uids_push(&done, uids[i]);
 		/* Marked here, removed from the view once at the end. */
-		free(box->fnames[idx]);
-		box->fnames[idx] = NULL;
+		md_box_set_fname(box, (uint32_t)idx, NULL);
 	}
 	md_listing_free(&nm);
 	md_box_view_compact(box);

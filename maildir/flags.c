@@ -53,7 +53,7 @@ set_one(struct md_box *box, uint32_t idx, enum md_flag_op op, uint32_t flags,
 		struct md_fname f;
 		char *found;
 
-		md_fname_parse(box->fnames[idx], &f);
+		md_fname_parse(md_box_fname(box, idx), &f);
 		apply_op(op, flags, keywords, &f.flags, &f.keywords);
 		if (md_fname_build(f.base, f.base_len, f.flags, f.keywords,
 				   newname, sizeof(newname)) < 0) {
@@ -61,17 +61,17 @@ set_one(struct md_box *box, uint32_t idx, enum md_flag_op op, uint32_t flags,
 				     "File name too long");
 			return -1;
 		}
-		if (strcmp(newname, box->fnames[idx]) == 0 ||
-		    renameat(box->cur_fd, box->fnames[idx], box->cur_fd,
+		if (strcmp(newname, md_box_fname(box, idx)) == 0 ||
+		    renameat(box->cur_fd, md_box_fname(box, idx), box->cur_fd,
 			     newname) == 0) {
-			free(box->fnames[idx]);
-			box->fnames[idx] = xstrdup(newname);
+			md_box_set_fname(box, idx, xstrdup(newname));
 			m->flags = f.flags;
 			m->keywords = f.keywords;
 			return 0;
 		}
 		if (errno != ENOENT) {
-			md_set_syserr(box->store, "rename", box->fnames[idx]);
+			md_set_syserr(box->store, "rename",
+				      md_box_fname(box, idx));
 			return -1;
 		}
 		/* Renamed (flags) or removed (expunge, move) by another
@@ -81,18 +81,17 @@ set_one(struct md_box *box, uint32_t idx, enum md_flag_op op, uint32_t flags,
 		 * per message); a file renamed again since that listing is
 		 * looked for afresh. */
 		if (tries == 0) {
-			const char *cur = md_listing_find(box->cur_fd, listing,
-							  m->basename);
+			const char *cur = md_listing_find(
+				box->cur_fd, listing, md_box_base(box, idx));
 
 			found = cur ? xstrdup(cur) : NULL;
 		} else {
-			found = md_refind(box->cur_fd, m->basename,
-					  strlen(m->basename));
+			found = md_refind(box->cur_fd, md_box_base(box, idx),
+					  strlen(md_box_base(box, idx)));
 		}
 		if (found == NULL)
 			return 1;
-		free(box->fnames[idx]);
-		box->fnames[idx] = found;
+		md_box_set_fname(box, idx, found);
 	}
 	md_set_error(box->store, MD_ERR_INTERNAL,
 		     "Message keeps being renamed by another process");

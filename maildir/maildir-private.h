@@ -67,6 +67,11 @@ extern struct md_stats md_stats;
 #define MD_MOVE_JOURNAL "imapmoved-move-journal"
 #define MD_CACHE "imapmoved-cache"
 #define MD_CACHE_TMP "imapmoved-cache.tmp"
+#define MD_INDEX "imapmoved-index"
+#define MD_INDEX_TMP "imapmoved-index.tmp"
+/* Boxes smaller than this get no binary index: their text list parses in
+ * well under a millisecond. */
+#define MD_INDEX_MIN 512
 /* Default bound of a box's metadata cache file. */
 #define MD_CACHE_DEFAULT_MAX ((size_t)64 * 1024 * 1024)
 #define MD_MAX_NAME 255
@@ -210,9 +215,25 @@ struct md_box {
 	bool readonly;
 	bool has_lock;
 	uint32_t uidvalidity, uidnext;
-	struct md_msg *msgs;
-	char **fnames; /* parallel to msgs: current file name in cur/ */
+	struct md_msg *msgs; /* heap, or the records of ix (msgs_mapped) */
+	bool msgs_mapped;
+	/* Parallel to msgs: the current file name in cur/ (NULL: marked
+	 * gone) and the base name. Both NULL while the names are still
+	 * those of ix; md_box_fname() and md_box_base() read either. A name
+	 * inside ix is never freed. */
+	char **fnames;
+	char **bases;
 	uint32_t count, cap;
+	/* The binary index the box was opened from (index.c), kept mapped
+	 * for the box's life: its records and names may be in use. */
+	struct {
+		void *p;
+		size_t len;
+		const uint32_t *offs;
+		const char *names;
+		size_t names_len;
+	} ix;
+	bool want_index; /* first sync of md_box_open(): use or write ix */
 	struct md_keywords kw;
 	struct md_uids vanished, changed;
 	int watch_fd;
@@ -255,6 +276,24 @@ int md_list_load_locked(struct md_box *box, struct md_uidlist *ul);
 int md_recover_journal(struct md_store *store, int dirfd, int cur_fd);
 /* Do the recorded mtimes of new/ and cur/ match the directories? */
 bool md_stamps_current(const struct md_uidlist *ul, int new_fd, int cur_fd);
+/* Message names (box.c). The current file name of message idx in cur/,
+ * NULL when marked gone. */
+const char *md_box_fname(const struct md_box *box, uint32_t idx);
+/* The base name of message idx: its file name without ":2,info". */
+const char *md_box_base(const struct md_box *box, uint32_t idx);
+/* Replace the file name of message idx by name (malloc'd, taken; NULL
+ * marks the message gone for md_box_view_compact()). */
+void md_box_set_fname(struct md_box *box, uint32_t idx, char *name);
+
+/* ---- binary index (index.c) ---- */
+/* Open box's view from its index when the index is current (see index.c):
+ * 0 and the view set (msgs mapped), or -1 (nothing changed; read the
+ * list). */
+int md_index_load(struct md_box *box);
+/* Write the index of box's view, just made from list ul (box->list_st is
+ * that list's stat). Best effort: failures are logged, not returned. */
+void md_index_write(struct md_box *box, const struct md_uidlist *ul);
+
 /* Open a fresh directory stream on directory fd (own offset). */
 DIR *md_opendir(int fd);
 void md_uids_push(struct md_uids *u, uint32_t uid);

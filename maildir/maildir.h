@@ -73,7 +73,6 @@ struct md_msg {
 	size_t size;  /* file size in bytes (the file's own line endings) */
 	size_t vsize; /* size with CRLF line ends (RFC822.SIZE); 0: unknown */
 	time_t internal_date; /* the file's mtime, set at delivery/append */
-	const char *basename; /* unique name without ":2,info"; owned by box */
 };
 
 /* A growable UID array filled by the store; start it zeroed, free it with
@@ -164,6 +163,8 @@ uint32_t md_box_uidvalidity(const struct md_box *box);
 /* The next UID that will be assigned (as of the last sync). */
 uint32_t md_box_uidnext(const struct md_box *box);
 /* The messages in UID order; *count_r gets their number. */
+/* How many of the box's messages are \Recent for this box object. */
+uint32_t md_box_recent_count(const struct md_box *box);
 const struct md_msg *md_box_messages(const struct md_box *box,
 				     uint32_t *count_r);
 /* Index of uid in md_box_messages(), or -1 when absent. */

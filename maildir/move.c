@@ -357,8 +357,7 @@ view_drop(struct md_box *box, const struct md_uids *gone)
 	for (i = 0; i < box->count; i++) {
 		if (bsearch(&box->msgs[i].uid, sorted, gone->count,
 			    sizeof(*sorted), cmp_u32) != NULL) {
-			free(box->fnames[i]);
-			box->fnames[i] = NULL;
+			md_box_set_fname(box, i, NULL);
 		}
 	}
 	md_box_view_compact(box);

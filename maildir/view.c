@@ -26,21 +26,20 @@
 static int
 open_msg(struct md_box *box, long idx)
 {
-	const struct md_msg *m = &box->msgs[idx];
+	const char *base = md_box_base(box, (uint32_t)idx);
 	char *name;
 	int fd;
 
-	fd = openat(box->cur_fd, box->fnames[idx],
+	fd = openat(box->cur_fd, md_box_fname(box, (uint32_t)idx),
 		    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd >= 0 || errno != ENOENT)
 		return fd;
-	name = md_refind(box->cur_fd, m->basename, strlen(m->basename));
+	name = md_refind(box->cur_fd, base, strlen(base));
 	if (name == NULL) {
 		errno = ENOENT;
 		return -1;
 	}
-	free(box->fnames[idx]);
-	box->fnames[idx] = name;
+	md_box_set_fname(box, (uint32_t)idx, name);
 	return openat(box->cur_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 }
 
@@ -58,7 +57,8 @@ read_view(struct md_box *box, long idx, int fd, size_t size,
 	while (got < size && (n = io_read(fd, copy + got, size - got)) > 0)
 		got += (size_t)n;
 	if (got < size && n < 0) {
-		md_set_syserr(box->store, "read", box->fnames[idx]);
+		md_set_syserr(box->store, "read",
+			      md_box_fname(box, (uint32_t)idx));
 		(void)close(fd);
 		free(copy);
 		return -1;
@@ -91,7 +91,8 @@ md_box_view(struct md_box *box, uint32_t uid, struct md_view *view_r)
 		return -1;
 	}
 	if (fd < 0 || fstat(fd, &st) < 0) {
-		md_set_syserr(box->store, "open", box->fnames[idx]);
+		md_set_syserr(box->store, "open",
+			      md_box_fname(box, (uint32_t)idx));
 		if (fd >= 0)
 			(void)close(fd);
 		return -1;
@@ -105,7 +106,8 @@ md_box_view(struct md_box *box, uint32_t uid, struct md_view *view_r)
 	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	(void)close(fd);
 	if (p == MAP_FAILED) {
-		md_set_syserr(box->store, "mmap", box->fnames[idx]);
+		md_set_syserr(box->store, "mmap",
+			      md_box_fname(box, (uint32_t)idx));
 		return -1;
 	}
 	view_r->data = p;

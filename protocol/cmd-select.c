@@ -16,14 +16,17 @@ ok_number(struct imap_session *s, const char *code, uint32_t n,
 	imap_resp_untagged(s, IMAP_RESP_OK, c, text);
 }
 
-/* The sequence number of the first message without \Seen, or 0. */
+/* The sequence number of the first message without \Seen, or 0. The
+ * view is still lazy (the box's messages as they are). */
 static uint32_t
-first_unseen(const struct imap_view *v)
+first_unseen(const struct md_box *box)
 {
-	uint32_t i;
+	const struct md_msg *m;
+	uint32_t i, count;
 
-	for (i = 0; i < v->count; i++) {
-		if ((v->msgs[i].flags & MD_FLAG_SEEN) == 0)
+	m = md_box_messages(box, &count);
+	for (i = 0; i < count; i++) {
+		if ((m[i].flags & MD_FLAG_SEEN) == 0)
 			return i + 1;
 	}
 	return 0;
@@ -56,7 +59,7 @@ cmd_select(struct imap_cmd *cmd)
 	line = arena_printf(s->arena, "* %u EXISTS\r\n* %u RECENT\r\n",
 			    v->count, v->recent_sent);
 	imap_resp_raw(s, line, strlen(line));
-	unseen = first_unseen(v);
+	unseen = first_unseen(box);
 	if (unseen > 0)
 		ok_number(s, "UNSEEN", unseen, "First unseen.");
 	ok_number(s, "UIDVALIDITY", md_box_uidvalidity(box), "UIDs valid.");

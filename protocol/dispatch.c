@@ -164,6 +164,8 @@ imap_dispatch(struct imap_session *s, const char *data, size_t len)
 		return IMAP_STATUS_CONTINUE;
 	}
 	cmd.def = def;
+	if (def->handler != cmd_select && def->handler != cmd_logout)
+		imap_view_fill(&s->view);
 	/* Untagged updates are sent by the handlers before their tagged
 	 * reply (imap_cmd_tagged() in imap-sync.c), which defers EXPUNGEs
 	 * as RFC 3501 7.4.1 asks for the commands flagged USES_SEQ. */

@@ -321,6 +321,11 @@ struct imap_view {
 	uint32_t cap;
 	uint32_t keywords_sent; /* keyword bits announced in FLAGS */
 	uint32_t recent_sent;   /* the last RECENT count sent */
+	/* Just selected: msgs not filled yet, the view is the box's
+	 * messages as they are (count of them). Filled by imap_view_fill()
+	 * before any command other than SELECT, EXAMINE or LOGOUT runs, so
+	 * that a SELECT of a large box answers without copying it. */
+	bool lazy;
 	/* The box's inotify descriptor is in use (set at the first IDLE of
 	 * this selection, cmd-idle.c); false also after a failure. */
 	bool is_watched;
@@ -526,6 +531,8 @@ void imap_view_open(struct imap_session *s, struct md_box *box);
 /* Forget the selection silently (no expunge, no response): free the box
  * and the view, state AUTH. No-op when nothing is selected. */
 void imap_view_close(struct imap_session *s);
+/* Fill a lazy view from its box (no-op otherwise). */
+void imap_view_fill(struct imap_view *v);
 /* Make room for n entries in v->msgs. */
 void imap_view_reserve(struct imap_view *v, uint32_t n);
 /* The keyword bits that have a name in box. */

@@ -181,6 +181,8 @@ imap_sync(struct imap_session *s, bool allow_expunge)
 
 	if (v->box == NULL || s->must_close)
 		return;
+	/* The box is about to change: the view must be its own first. */
+	imap_view_fill(v);
 	if (md_box_sync(v->box, NULL) < 0) {
 		if (md_last_error(s->store, &text) != MD_ERR_NOTFOUND) {
 			/* Try again at the next command; the view stays. */
@@ -223,6 +225,7 @@ imap_view_expunged(struct imap_session *s, const uint32_t *uids, size_t count)
 
 	if (s->view.box == NULL || count == 0)
 		return;
+	imap_view_fill(&s->view);
 	sorted = arena_alloc(s->arena, count * sizeof(*sorted));
 	memcpy(sorted, uids, count * sizeof(*sorted));
 	qsort(sorted, count, sizeof(*sorted), cmp_u32);

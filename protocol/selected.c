@@ -42,26 +42,39 @@ void
 imap_view_open(struct imap_session *s, struct md_box *box)
 {
 	struct imap_view *v = &s->view;
-	const struct md_msg *m;
-	uint32_t i, count;
+	uint32_t count;
 
 	imap_view_close(s);
-	m = md_box_messages(box, &count);
-	imap_view_reserve(v, count);
-	v->recent_sent = 0;
-	for (i = 0; i < count; i++) {
-		v->msgs[i].uid = m[i].uid;
-		v->msgs[i].flags = m[i].flags;
-		v->msgs[i].keywords = m[i].keywords;
-		v->msgs[i].recent = m[i].recent;
-		if (m[i].recent)
-			v->recent_sent++;
-	}
+	(void)md_box_messages(box, &count);
+	v->lazy = true;
+	v->recent_sent = md_box_recent_count(box);
 	v->count = count;
 	v->box = box;
 	v->uidvalidity = md_box_uidvalidity(box);
 	v->keywords_sent = imap_box_keyword_mask(box);
 	s->state = IMAP_STATE_SELECTED;
+}
+
+void
+imap_view_fill(struct imap_view *v)
+{
+	const struct md_msg *m;
+	uint32_t i, count;
+
+	if (!v->lazy)
+		return;
+	v->lazy = false;
+	/* Nothing synced the box since SELECT, so these are the messages
+	 * SELECT described. */
+	m = md_box_messages(v->box, &count);
+	imap_view_reserve(v, count);
+	for (i = 0; i < count; i++) {
+		v->msgs[i].uid = m[i].uid;
+		v->msgs[i].flags = m[i].flags;
+		v->msgs[i].keywords = m[i].keywords;
+		v->msgs[i].recent = m[i].recent;
+	}
+	v->count = count;
 }
 
 void
@@ -153,6 +166,7 @@ imap_view_resolve(struct imap_session *s, struct imap_seqset *set, bool is_uid,
 	const struct imap_view *v = &s->view;
 	uint32_t star;
 
+	imap_view_fill(&s->view);
 	if (is_uid) {
 		star = v->count > 0 ? v->msgs[v->count - 1].uid
 				    : md_box_uidnext(v->box);
@@ -271,12 +285,15 @@ void
 imap_view_report_flags(struct imap_session *s, uint32_t index, bool send,
 		       bool with_uid)
 {
-	struct imap_view_msg *vm = &s->view.msgs[index];
+	struct imap_view_msg *vm;
 	const struct md_msg *msgs;
 	uint32_t count;
-	long i = md_box_find(s->view.box, vm->uid);
 	struct buf b;
+	long i;
 
+	imap_view_fill(&s->view);
+	vm = &s->view.msgs[index];
+	i = md_box_find(s->view.box, vm->uid);
 	if (i < 0)
 		return;
 	msgs = md_box_messages(s->view.box, &count);

@@ -597,6 +597,91 @@ def partial_failure_reports_exactly_what_moved():
 
 
 # ---------------------------------------------------------------------------
+# The binary index (imapmoved-index) of a large box
+
+
+def fetch_all(c, tag):
+    """{uid: the FETCH line's items} of FETCH 1:* (UID FLAGS RFC822.SIZE
+    INTERNALDATE), and the UNSEEN/EXISTS of the session's SELECT."""
+    untagged, _ = c.command(tag, "FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE)",
+                            expect="OK")
+    out = {}
+    for u in untagged:
+        m = re.match(rb"\* (\d+) FETCH \((.*)\)$", u)
+        if m:
+            uid = int(re.search(rb"UID (\d+)", m.group(2)).group(1))
+            items = re.sub(rb" ?\\Recent", b"", m.group(2))
+            out[uid] = (int(m.group(1)), items.replace(b"( ", b"("))
+    return out
+
+
+def open_and_fetch(env, tag):
+    proc, c = start(env)
+    untagged, _ = c.command(tag + "S", "SELECT INBOX", expect="OK")
+    head = sorted(u for u in untagged if not u.startswith(b"* FLAGS")
+                  and b"PERMANENTFLAGS" not in u and b"RECENT" not in u)
+    got = fetch_all(c, tag + "F")
+    finish(env, proc, c)
+    return head, got
+
+
+@test
+def large_box_reopened_from_the_index_answers_as_from_the_list():
+    """A box of 700 messages: the first SELECT writes the index, the next
+    sessions open from it and must answer exactly as from the list; after
+    changes by another session (flags, expunge, move, a delivery) the index
+    is stale and the next session sees the changes."""
+    with Env() as env:
+        remove_default(env)
+        put(env, "INBOX", ["%d@t" % i for i in range(600)], flags="S")
+        put(env, "INBOX", ["%d@t" % i for i in range(600, 700)], flags="F",
+            start=600)
+        time.sleep(0.05)  # past the directory's clock tick
+        index = os.path.join(box_path(env, "INBOX"), "imapmoved-index")
+        head1, ref = open_and_fetch(env, "A")
+        if not os.path.exists(index) or len(ref) != 700:
+            fail("no index after the first SELECT of 700 (%d)" % len(ref))
+        ino = os.stat(index).st_ino
+        for t in ("B", "C"):
+            head, got = open_and_fetch(env, t)
+            if head != head1 or got != ref:
+                fail("session %s from the index differs: %s vs %s" % (
+                    t, show(head), show(head1)))
+        if os.stat(index).st_ino != ino:
+            fail("the index was rewritten though nothing changed")
+        # Changes from a session that opened from the index.
+        proc, c = start(env)
+        select(c, "INBOX")
+        c.command("D1", "STORE 1:5 +FLAGS (\\Answered)", expect="OK")
+        c.command("D2", "STORE 10 +FLAGS.SILENT (\\Deleted)", expect="OK")
+        c.command("D3", "EXPUNGE", expect="OK")
+        c.command("D4", "MOVE 650:652 Archive", expect="OK")
+        finish(env, proc, c)
+        time.sleep(0.05)
+        with open(os.path.join(box_path(env, "INBOX"), "new",
+                               "1800000000.M1P1.test"), "w") as f:
+            f.write("Subject: late\r\n\r\nx\r\n")
+        chown(env, os.path.join(box_path(env, "INBOX"), "new",
+                                "1800000000.M1P1.test"))
+        time.sleep(0.05)
+        _, after = open_and_fetch(env, "E")
+        if len(after) != 700 - 1 - 3 + 1:
+            fail("after the changes %d messages, expected 697" % len(after))
+        uids = sorted(ref)
+        for u in uids[:5]:
+            if b"\\Answered" not in after[u][1]:
+                fail("UID %d lost its \\Answered: %s" % (u, after[u][1]))
+        # MOVE 650:652 counted after the EXPUNGE of 10: old 651..653.
+        for u in [uids[9]] + uids[650:653]:
+            if u in after:
+                fail("UID %d still there after EXPUNGE/MOVE" % u)
+        time.sleep(0.05)
+        _, again = open_and_fetch(env, "G")
+        if again != after:
+            fail("the rewritten index answers differently")
+
+
+# ---------------------------------------------------------------------------
 # Crashes: a MOVE of 1,000 messages killed at each step
 
 

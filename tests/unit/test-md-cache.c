@@ -340,8 +340,8 @@ entry_for_another_file_under_the_uid_misses(void **state)
 	 * list that kept the UIDVALIDITY). */
 	idx = md_box_find(b, fx->uids[1]);
 	assert_true(idx >= 0);
-	free((char *)(uintptr_t)b->msgs[idx].basename);
-	b->msgs[idx].basename = strdup("1700000000.M9P9.other,S=30");
+	free(b->bases[idx]);
+	b->bases[idx] = strdup("1700000000.M9P9.other,S=30");
 	md_cache_flush(b);
 	assert_miss(b, fx->uids[1], 1);
 	assert_hit(b, fx->uids[0], 1, "v1-1");
