@@ -297,7 +297,8 @@ match_records(struct md_store *store, int cur_fd, struct md_uidlist *ul,
 static bool
 assign_new(struct md_uidlist *ul, struct scan *sc, int cur_fd)
 {
-	struct entry **fresh = NULL;
+	struct entry **fresh = xreallocarray(NULL, sc->count + 1,
+					     sizeof(*fresh));
 	size_t i, n = 0;
 
 	for (i = 0; i < sc->count; i++) {
@@ -314,7 +315,6 @@ assign_new(struct md_uidlist *ul, struct scan *sc, int cur_fd)
 		md_fname_parse(e->name, &f);
 		e->mtime = st.st_mtim.tv_sec;
 		e->size = f.has_size ? f.size : (size_t)st.st_size;
-		fresh = xreallocarray(fresh, n + 1, sizeof(*fresh));
 		fresh[n++] = e;
 	}
 	if (n > 0)
