@@ -7,15 +7,18 @@
  * belong to the caller (protocol/), and nothing here knows what they mean.
  *
  * File layout (all integers little-endian):
- *   header: "IMAPMVC1" | uidvalidity u32 | checksum u32 of the 12 bytes
- *   record: "MCR1" | uid u32 | field u32 | base_len u32 | data_len u32 |
+ *   header: "IMAPMVC2" | uidvalidity u32 | checksum u32 of the 12 bytes
+ *   record: "MCR2" | uid u32 | field u32 | base_len u32 | data_len u32 |
  *           checksum u32 of bytes 4..19, the base name and the data |
  *           base name | data
  * A record is appended with one write() to an O_APPEND descriptor, so
  * concurrent appenders do not interleave; a reader that meets a record
  * whose length runs past the end stops there (a writer may be mid-way)
- * and one whose checksum fails is skipped by searching for the next
- * "MCR1". The file is rewritten (temp file + rename, under the UID-list
+ * and one whose frame is wrong is skipped by searching for the next
+ * "MCR2". A record's checksum is verified when the record is read or
+ * copied, not when the file is indexed: a session indexes the whole file
+ * (tens of megabytes for a large box) but reads only what its commands
+ * ask for; a record that fails is a miss. The file is rewritten (temp file + rename, under the UID-list
  * lock) when it is missing or its header does not match, when it grows
  * past twice its live bytes, or when an append would take it past the
  * store's bound; the rewrite keeps the live records within half of it. */
@@ -37,8 +40,8 @@
 #define REC_HDR 24
 /* Byte arrays, not strings: nothing here is NUL-terminated. */
 static const unsigned char hdr_magic[8] = {'I', 'M', 'A', 'P',
-					   'M', 'V', 'C', '1'};
-static const unsigned char rec_magic[4] = {'M', 'C', 'R', '1'};
+					   'M', 'V', 'C', '2'};
+static const unsigned char rec_magic[4] = {'M', 'C', 'R', '2'};
 /* Blobs larger than this are not cached (a header block of a megabyte
  * is not worth keeping). */
 #define MAX_FIELD_LEN ((size_t)1024 * 1024)
@@ -83,17 +86,24 @@ get_le32(const unsigned char *p)
 	       (uint32_t)p[3] << 24;
 }
 
-/* FNV-1a: enough to tell a torn or overwritten record from a real one. */
+/* FNV-1a over little-endian 64-bit words, the tail byte by byte, folded
+ * to 32 bits: enough to tell a torn or overwritten record from a real
+ * one, at several bytes per cycle. */
 static uint32_t
-checksum(uint32_t h, const unsigned char *p, size_t n)
+checksum(uint32_t seed, const unsigned char *p, size_t n)
 {
-	size_t i;
+	uint64_t h = 14695981039346656037u ^ seed;
 
-	for (i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 16777619u;
+	for (; n >= 8; p += 8, n -= 8) {
+		uint64_t w = (uint64_t)get_le32(p) |
+			     (uint64_t)get_le32(p + 4) << 32;
+
+		h = (h ^ w) * 1099511628211u;
+		h ^= h >> 32;
 	}
-	return h;
+	for (; n > 0; p++, n--)
+		h = (h ^ *p) * 1099511628211u;
+	return (uint32_t)(h ^ (h >> 32));
 }
 
 #define CHECKSUM_INIT 2166136261u
@@ -188,12 +198,13 @@ unmap(struct md_cache *c)
 	tab_clear(c);
 }
 
-/* Check the record at pos: 1 valid (*len_r set), 0 incomplete (runs past
- * the end: perhaps still being written), -1 garbage. */
+/* Check the frame of the record at pos (magic and lengths, not the
+ * checksum): 1 well-formed (*len_r set), 0 incomplete (runs past the end:
+ * perhaps still being written), -1 garbage. */
 static int
 rec_check(const unsigned char *d, size_t end, size_t pos, size_t *len_r)
 {
-	uint32_t base_len, data_len, sum;
+	uint32_t base_len, data_len;
 	size_t len;
 
 	if (end - pos < REC_HDR)
@@ -208,12 +219,21 @@ rec_check(const unsigned char *d, size_t end, size_t pos, size_t *len_r)
 	len = REC_HDR + (size_t)base_len + data_len;
 	if (end - pos < len)
 		return 0;
-	sum = checksum(CHECKSUM_INIT, d + pos + 4, 16);
-	sum = checksum(sum, d + pos + REC_HDR, len - REC_HDR);
-	if (sum != get_le32(d + pos + 20))
-		return -1;
 	*len_r = len;
 	return 1;
+}
+
+/* Does the well-formed record rec carry its checksum? Summed in the
+ * three parts rec_append() sums. */
+static bool
+rec_sum_ok(const unsigned char *rec)
+{
+	size_t base_len = get_le32(rec + 12);
+	uint32_t sum = checksum(CHECKSUM_INIT, rec + 4, 16);
+
+	sum = checksum(sum, rec + REC_HDR, base_len);
+	sum = checksum(sum, rec + REC_HDR + base_len, get_le32(rec + 16));
+	return sum == get_le32(rec + 20);
 }
 
 /* Index the records from c->parsed_end to the end of the map. Garbage is
@@ -231,6 +251,14 @@ index_records(struct md_cache *c)
 
 		if (r == 0)
 			break;
+		/* A record not followed by another (or the end) may be a
+		 * torn one whose length runs into the next: only then is its
+		 * checksum needed here, to find where the next one starts. */
+		if (r > 0 && pos + len < c->map_len &&
+		    (c->map_len - (pos + len) < 4 ||
+		     memcmp(d + pos + len, rec_magic, 4) != 0) &&
+		    !rec_sum_ok(d + pos))
+			r = -1;
 		if (r > 0) {
 			tab_set(c, get_le32(d + pos + 4), get_le32(d + pos + 8),
 				pos, len);
@@ -369,7 +397,8 @@ md_cache_get(struct md_box *box, uint32_t uid, unsigned field,
 	base = md_box_base(box, (uint32_t)idx);
 	base_len = get_le32(rec + 12);
 	if (strlen(base) != base_len ||
-	    memcmp(rec + REC_HDR, base, base_len) != 0)
+	    memcmp(rec + REC_HDR, base, base_len) != 0 ||
+	    !rec_sum_ok(rec))
 		return 0;
 	*data_r = rec + REC_HDR + base_len;
 	*len_r = get_le32(rec + 16);
@@ -477,7 +506,8 @@ write_compacted(struct md_box *box, struct md_cache *c, int fd, size_t budget)
 		const struct cache_ent *e = &c->tab[i];
 
 		if (e->off == 0 || skip[i] || !rec_live(box, c, e) ||
-		    total + e->len > budget)
+		    total + e->len > budget ||
+		    !rec_sum_ok((const unsigned char *)c->map + e->off))
 			continue;
 		(void)buf_append(&b, (const char *)c->map + e->off, e->len);
 		total += e->len;

@@ -215,7 +215,7 @@ garbage_files_give_misses_then_are_replaced(void **state)
 		{"empty", "", 0},
 		{"short", "IMAPMV", 6},
 		{"text", "this is not a cache file at all\n", 32},
-		{"magic, bad checksum", "IMAPMVC1\1\0\0\0\0\0\0\0MCR1", 20},
+		{"magic, bad checksum", "IMAPMVC2\1\0\0\0\0\0\0\0MCR2", 20},
 	};
 	struct fx *fx = *state;
 	struct md_box *b;
