@@ -18,10 +18,11 @@
  * "MCR2". A record's checksum is verified when the record is read or
  * copied, not when the file is indexed: a session indexes the whole file
  * (tens of megabytes for a large box) but reads only what its commands
- * ask for; a record that fails is a miss. The file is rewritten (temp file + rename, under the UID-list
- * lock) when it is missing or its header does not match, when it grows
- * past twice its live bytes, or when an append would take it past the
- * store's bound; the rewrite keeps the live records within half of it. */
+ * ask for; a record that fails is a miss. The file is rewritten (temp file +
+ * rename, under the UID-list lock) when it is missing or its header does not
+ * match, when it grows past twice its live bytes, or when an append would take
+ * it past the store's bound; the rewrite keeps the live records within half of
+ * it. */
 #include "maildir-private.h"
 
 #include <errno.h>
@@ -95,8 +96,8 @@ checksum(uint32_t seed, const unsigned char *p, size_t n)
 	uint64_t h = 14695981039346656037u ^ seed;
 
 	for (; n >= 8; p += 8, n -= 8) {
-		uint64_t w = (uint64_t)get_le32(p) |
-			     (uint64_t)get_le32(p + 4) << 32;
+		uint64_t w = (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4)
+							     << 32;
 
 		h = (h ^ w) * 1099511628211u;
 		h ^= h >> 32;
@@ -397,8 +398,7 @@ md_cache_get(struct md_box *box, uint32_t uid, unsigned field,
 	base = md_box_base(box, (uint32_t)idx);
 	base_len = get_le32(rec + 12);
 	if (strlen(base) != base_len ||
-	    memcmp(rec + REC_HDR, base, base_len) != 0 ||
-	    !rec_sum_ok(rec))
+	    memcmp(rec + REC_HDR, base, base_len) != 0 || !rec_sum_ok(rec))
 		return 0;
 	*data_r = rec + REC_HDR + base_len;
 	*len_r = get_le32(rec + 16);

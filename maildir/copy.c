@@ -97,8 +97,8 @@ link_or_copy(struct md_box *src, uint32_t idx, struct md_box *dst,
 			   name, 0) == 0)
 			return 0;
 		if (errno == EXDEV || errno == EPERM || errno == EMLINK) {
-			if (md_copy_file(src->cur_fd, md_box_fname(src, idx), dst,
-					 name,
+			if (md_copy_file(src->cur_fd, md_box_fname(src, idx),
+					 dst, name,
 					 src->msgs[idx].internal_date) == 0)
 				return 0;
 		}

@@ -91,9 +91,8 @@ header_valid(const struct index_hdr *h, uint64_t size)
 	offs_len = (uint64_t)h->count * sizeof(uint32_t);
 	return h->recs_off == align8(sizeof(*h)) &&
 	       h->offs_off == h->recs_off + recs_len &&
-	       h->names_off == h->offs_off + offs_len &&
-	       h->names_len > 0 && h->names_len <= size &&
-	       h->names_off + h->names_len == size;
+	       h->names_off == h->offs_off + offs_len && h->names_len > 0 &&
+	       h->names_len <= size && h->names_off + h->names_len == size;
 }
 
 /* A sample of the records (the first, the last and 30 between) looks
@@ -163,13 +162,15 @@ md_index_load(struct md_box *box)
 	    faccessat(box->dirfd, MD_MOVE_JOURNAL, F_OK, AT_SYMLINK_NOFOLLOW) ==
 		    0 ||
 	    ((const char *)p)[h->names_off + h->names_len - 1] != '\0' ||
-	    !records_plausible(h, (const struct md_msg *)((char *)p + h->recs_off))) {
+	    !records_plausible(
+		    h, (const struct md_msg *)((char *)p + h->recs_off))) {
 		(void)munmap(p, (size_t)st.st_size);
 		return -1;
 	}
 	box->ix.p = p;
 	box->ix.len = (size_t)st.st_size;
-	box->ix.offs = (const uint32_t *)(const void *)((char *)p + h->offs_off);
+	box->ix.offs =
+		(const uint32_t *)(const void *)((char *)p + h->offs_off);
 	box->ix.names = (const char *)p + h->names_off;
 	box->ix.names_len = (size_t)h->names_len;
 	box->msgs = (struct md_msg *)(void *)((char *)p + h->recs_off);

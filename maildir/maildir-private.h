@@ -45,8 +45,8 @@ bool md_fault_fake_exdev(void);
 #endif
 
 /* Test-only statistics (fault builds): how often the store read new/ or
- * cur/ (a scan or a re-find by base name) and how often it wrote the UID list, so tests can
- * check that a sync with nothing new does neither. */
+ * cur/ (a scan or a re-find by base name) and how often it wrote the UID list,
+ * so tests can check that a sync with nothing new does neither. */
 struct md_stats {
 	unsigned long dir_reads;
 	unsigned long list_writes;
@@ -315,8 +315,7 @@ struct md_listing {
 	bool read;
 };
 /* The current name of the file with base name base, or NULL. */
-const char *md_listing_find(int cur_fd, struct md_listing *l,
-			    const char *base);
+const char *md_listing_find(int cur_fd, struct md_listing *l, const char *base);
 void md_listing_free(struct md_listing *l);
 /* rename(2) that never replaces: renameat2(RENAME_NOREPLACE), or where the
  * filesystem lacks it, a check then renameat (racy only there). 0 or -1

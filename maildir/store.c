@@ -237,8 +237,8 @@ coarse_margin_ns(void)
 	struct timespec res;
 	long ns = 10000000;
 
-	if (clock_getres(CLOCK_REALTIME_COARSE, &res) == 0 &&
-	    res.tv_sec == 0 && 2 * res.tv_nsec > ns)
+	if (clock_getres(CLOCK_REALTIME_COARSE, &res) == 0 && res.tv_sec == 0 &&
+	    2 * res.tv_nsec > ns)
 		ns = 2 * res.tv_nsec;
 	return ns;
 }

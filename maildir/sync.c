@@ -297,8 +297,8 @@ match_records(struct md_store *store, int cur_fd, struct md_uidlist *ul,
 static bool
 assign_new(struct md_uidlist *ul, struct scan *sc, int cur_fd)
 {
-	struct entry **fresh = xreallocarray(NULL, sc->count + 1,
-					     sizeof(*fresh));
+	struct entry **fresh =
+		xreallocarray(NULL, sc->count + 1, sizeof(*fresh));
 	size_t i, n = 0;
 
 	for (i = 0; i < sc->count; i++) {

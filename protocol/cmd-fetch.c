@@ -11,27 +11,8 @@
 #include <string.h>
 #include <time.h>
 
-/* Field ids in the store's metadata cache (md_cache_get): blobs that are
- * a pure function of the message file. FETCH_CACHE_GEN is part of every
- * id: bump it whenever what a field holds changes (a fix in the ENVELOPE
- * writer), so that files written by an older server are never used. */
-#define FETCH_CACHE_GEN 1u
-#define FETCH_CACHE_ID(n) (FETCH_CACHE_GEN << 8 | (n))
-#define FETCH_CACHE_ENVELOPE FETCH_CACHE_ID(1) /* the ENVELOPE list */
-#define FETCH_CACHE_BODY FETCH_CACHE_ID(2)     /* the BODY list */
-#define FETCH_CACHE_BODYSTRUCTURE FETCH_CACHE_ID(3)
-/* The raw top-level header with its blank line (header_len() bytes):
- * BODY[HEADER], HEADER.FIELDS[.NOT] and RFC822.HEADER are answered from a
- * parse of it, as they are from the file. */
-#define FETCH_CACHE_HEADER FETCH_CACHE_ID(4)
-/* RFC822.SIZE of a file whose name gives no ,W= size: 8 bytes, LE. */
-#define FETCH_CACHE_WIRE_SIZE FETCH_CACHE_ID(5)
-/* The answer to one HEADER.FIELDS[.NOT] list of the top-level message:
- * ids with the top bit set carry 24 bits of a hash of the list, and the
- * blob starts with the list itself (fields_key()) and a NUL, so that two
- * lists with the same hash are told apart (a mismatch is a miss). */
-#define FETCH_CACHE_FIELDS(hash)                                               \
-	(1u << 31 | FETCH_CACHE_GEN << 24 | ((hash)&0xffffffu))
+/* The cache field ids are in imap-private.h (SEARCH reads the header
+ * block too). */
 
 /* An item's bytes found in the cache (data NULL: not found). */
 struct cache_hit {
@@ -403,19 +384,7 @@ write_msg(struct fetch_msg *fm, bool is_uid)
 static size_t
 header_len(const struct md_view *v)
 {
-	const char *d = v->data, *lf;
-	size_t pos = 0;
-
-	while (pos < v->size) {
-		if (d[pos] == '\n' ||
-		    (d[pos] == '\r' && pos + 1 < v->size && d[pos + 1] == '\n'))
-			return pos + (d[pos] == '\r' ? 2 : 1);
-		lf = memchr(d + pos, '\n', v->size - pos);
-		if (lf == NULL)
-			break;
-		pos = (size_t)(lf - d) + 1;
-	}
-	return v->size;
+	return mime_header_block_len(v->data, v->size);
 }
 
 /* Look every item that needs the message's bytes up in the cache (hits

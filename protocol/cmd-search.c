@@ -53,6 +53,7 @@ cmd_search(struct imap_cmd *cmd)
 	const char *charset = NULL, *error;
 	struct search_key *root;
 	struct buf b;
+	int ret;
 	size_t len;
 
 	if (count > 0 && imap_arg_is_atom(&args[0], "CHARSET")) {
@@ -81,7 +82,10 @@ cmd_search(struct imap_cmd *cmd)
 	(void)md_box_sync(s->view.box, NULL); /* stale is fine */
 	buf_init(&b, 0);
 	(void)buf_puts(&b, "* SEARCH"); /* no maximum */
-	if (run_search(cmd, root, &b) < 0) {
+	ret = run_search(cmd, root, &b);
+	/* Header blocks read for header keys go to the metadata cache. */
+	md_cache_flush(s->view.box);
+	if (ret < 0) {
 		buf_free(&b);
 		imap_cmd_store_error(cmd, false);
 		return IMAP_STATUS_CONTINUE;

@@ -531,6 +531,30 @@ void imap_view_open(struct imap_session *s, struct md_box *box);
 /* Forget the selection silently (no expunge, no response): free the box
  * and the view, state AUTH. No-op when nothing is selected. */
 void imap_view_close(struct imap_session *s);
+
+/* Field ids in the store's metadata cache (md_cache_get): blobs that are
+ * a pure function of the message file, used by FETCH (cmd-fetch.c) and
+ * SEARCH (search-match.c). FETCH_CACHE_GEN is part of every id: bump it
+ * whenever what a field holds changes (a fix in the ENVELOPE writer), so
+ * that files written by an older server are never used. */
+#define FETCH_CACHE_GEN 1u
+#define FETCH_CACHE_ID(n) (FETCH_CACHE_GEN << 8 | (n))
+#define FETCH_CACHE_ENVELOPE FETCH_CACHE_ID(1) /* the ENVELOPE list */
+#define FETCH_CACHE_BODY FETCH_CACHE_ID(2)     /* the BODY list */
+#define FETCH_CACHE_BODYSTRUCTURE FETCH_CACHE_ID(3)
+/* The raw top-level header with its blank line (mime_header_block_len()
+ * bytes): BODY[HEADER], HEADER.FIELDS[.NOT] and RFC822.HEADER are
+ * answered from a parse of it, as they are from the file, and SEARCH's
+ * header keys read it. */
+#define FETCH_CACHE_HEADER FETCH_CACHE_ID(4)
+/* RFC822.SIZE of a file whose name gives no ,W= size: 8 bytes, LE. */
+#define FETCH_CACHE_WIRE_SIZE FETCH_CACHE_ID(5)
+/* The answer to one HEADER.FIELDS[.NOT] list of the top-level message:
+ * ids with the top bit set carry 24 bits of a hash of the list, and the
+ * blob starts with the list itself (fields_key()) and a NUL, so that two
+ * lists with the same hash are told apart (a mismatch is a miss). */
+#define FETCH_CACHE_FIELDS(hash)                                               \
+	(1u << 31 | FETCH_CACHE_GEN << 24 | ((hash)&0xffffffu))
 /* Fill a lazy view from its box (no-op otherwise). */
 void imap_view_fill(struct imap_view *v);
 /* Make room for n entries in v->msgs. */

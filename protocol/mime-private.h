@@ -93,6 +93,10 @@ struct mime_field {
 };
 void mime_header_iter_init(struct mime_header_iter *it,
 			   const unsigned char *data, size_t start, size_t end);
+/* The length of the top-level header of a message of size bytes with its
+ * blank line, found as the parser finds it (a line holding only CRLF or
+ * LF ends it); size when there is no blank line. */
+size_t mime_header_block_len(const char *data, size_t size);
 /* Returns true and fills *f_r with the next field, false at the end.
  * Lines without a colon are skipped. */
 bool mime_header_next(struct mime_header_iter *it, struct mime_field *f_r);

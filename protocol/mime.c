@@ -123,6 +123,24 @@ count_body(const struct parse_ctx *c, struct mime_part *p)
 	p->body_lines = lf_e - lf_s;
 }
 
+size_t
+mime_header_block_len(const char *d, size_t size)
+{
+	const char *lf;
+	size_t pos = 0;
+
+	while (pos < size) {
+		if (d[pos] == '\n' ||
+		    (d[pos] == '\r' && pos + 1 < size && d[pos + 1] == '\n'))
+			return pos + (d[pos] == '\r' ? 2 : 1);
+		lf = memchr(d + pos, '\n', size - pos);
+		if (lf == NULL)
+			break;
+		pos = (size_t)(lf - d) + 1;
+	}
+	return size;
+}
+
 void
 mime_header_iter_init(struct mime_header_iter *it, const unsigned char *data,
 		      size_t start, size_t end)

@@ -28,6 +28,11 @@ struct msg_state {
 	bool opened; /* md_box_view() was tried */
 	bool gone;   /* ... and failed: the message cannot match */
 	struct md_view view;
+	/* The top-level header block with its blank line: from the
+	 * metadata cache, or the start of view. NULL until a header key
+	 * needs it. */
+	const unsigned char *hdr;
+	size_t hdr_len;
 	struct mime_message *mime; /* NULL until BODY or TEXT needs it */
 	bool has_wire_size;
 	uint64_t wire_size;
@@ -124,6 +129,32 @@ msg_data(const struct search_ctx *c)
 	return (const unsigned char *)c->cur.view.data;
 }
 
+/* The header block, for the header keys: from the metadata cache when it
+ * has it (a warm SEARCH FROM then opens no file), else read from the file
+ * and given to the cache for the next search or FETCH. */
+static bool
+load_header(struct search_ctx *c)
+{
+	struct msg_state *m = &c->cur;
+	const void *data;
+	size_t len;
+
+	if (m->hdr != NULL)
+		return true;
+	if (!m->opened && md_cache_get(c->box, m->uid, FETCH_CACHE_HEADER,
+				       &data, &len) == 1) {
+		m->hdr = data;
+		m->hdr_len = len;
+		return true;
+	}
+	if (!load(c))
+		return false;
+	m->hdr = msg_data(c);
+	m->hdr_len = mime_header_block_len(m->view.data, m->view.size);
+	md_cache_put(c->box, m->uid, FETCH_CACHE_HEADER, m->hdr, m->hdr_len);
+	return true;
+}
+
 /* The day (since 1970-01-01) of the internal date t. A Maildir keeps it
  * as an mtime with no zone, and FETCH writes it in UTC ("+0000"), so its
  * date is the UTC one: ON matches the day the client is shown. */
@@ -184,7 +215,7 @@ header_match(struct search_ctx *c, const char *field, const char *needle)
 	struct mime_header_iter it;
 	struct mime_field f;
 
-	mime_header_iter_init(&it, msg_data(c), 0, c->cur.view.size);
+	mime_header_iter_init(&it, c->cur.hdr, 0, c->cur.hdr_len);
 	while (mime_header_next(&it, &f)) {
 		char *v;
 
@@ -192,7 +223,7 @@ header_match(struct search_ctx *c, const char *field, const char *needle)
 			continue;
 		if (needle[0] == '\0')
 			return true;
-		v = mime_field_value(c->a, msg_data(c), &f);
+		v = mime_field_value(c->a, c->cur.hdr, &f);
 		v = mime_decode_header(c->a, v, strlen(v));
 		if (mime_text_contains((const unsigned char *)v, strlen(v),
 				       needle))
@@ -317,13 +348,12 @@ sent_day(struct search_ctx *c)
 
 	if (!m->has_sent_day) {
 		m->has_sent_day = true;
-		mime_header_iter_init(&it, msg_data(c), 0, m->view.size);
+		mime_header_iter_init(&it, m->hdr, 0, m->hdr_len);
 		while (mime_header_next(&it, &f)) {
 			if (!field_is(&f, "Date"))
 				continue;
-			if (!parse_sent_day(
-				    mime_field_value(c->a, msg_data(c), &f),
-				    &m->sent_day))
+			if (!parse_sent_day(mime_field_value(c->a, m->hdr, &f),
+					    &m->sent_day))
 				m->sent_day = 0;
 			break;
 		}
@@ -350,16 +380,17 @@ compare_day(enum search_key_type type, int64_t day, int64_t key_day)
 static bool
 match_content(struct search_ctx *c, const struct search_key *k)
 {
-	if (!load(c))
-		return false;
 	switch (k->type) {
 	case SEARCH_HEADER:
-		return header_match(c, k->field, k->str);
+		return load_header(c) && header_match(c, k->field, k->str);
 	case SEARCH_SENTBEFORE:
 	case SEARCH_SENTON:
 	case SEARCH_SENTSINCE:
-		return compare_day(k->type, sent_day(c), k->day);
+		return load_header(c) &&
+		       compare_day(k->type, sent_day(c), k->day);
 	default: /* BODY, TEXT */
+		if (!load(c))
+			return false;
 		if (c->cur.mime == NULL)
 			c->cur.mime =
 				mime_parse(c->a, msg_data(c), c->cur.view.size);

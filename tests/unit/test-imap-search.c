@@ -554,6 +554,35 @@ nesting_deeper_than_the_limit_is_bad(void **state)
 	tc_close(&c);
 }
 
+/* Run program over the 6 messages of box; *opened_r gets how many files
+ * it read. Returns the number of matches. */
+static uint32_t
+count_matches(struct md_box *box, const char *program, uint32_t *opened_r)
+{
+	struct arena *a = arena_new();
+	struct imap_limits lim;
+	struct imap_command pc;
+	struct search_key *root;
+	struct search_ctx *ctx;
+	const char *error;
+	char *line = arena_printf(a, "t SEARCH %s\r\n", program);
+	uint32_t seq, n = 0;
+
+	imap_limits_default(&lim);
+	assert_int_equal(
+		imap_parse_command(a, &lim, line, strlen(line), &pc, &error),
+		IMAP_PARSE_OK);
+	assert_int_equal(
+		search_parse(a, &lim, pc.args, pc.count, &root, &error), 0);
+	ctx = search_begin(a, shared.st, box, root, 6, 6);
+	for (seq = 1; seq <= 6; seq++)
+		n += search_match(ctx, seq, seq, seq >= 5);
+	assert_false(search_failed(ctx));
+	*opened_r = search_opened(ctx);
+	arena_free(&a);
+	return n;
+}
+
 /* The matcher reads a message only when the keys the box can answer
  * leave it undecided. */
 static void
@@ -578,36 +607,56 @@ cheap_keys_decide_without_reading_messages(void **state)
 	size_t i;
 
 	(void)state;
+	/* The metadata cache would answer header keys without reading the
+	 * files (earlier searches filled it): off here, see the next test. */
+	md_store_set_cache_max(shared.st, 0);
 	assert_int_equal(md_box_open(shared.st, "INBOX", true, &box), 0);
 	for (i = 0; i < sizeof(rows) / sizeof(*rows); i++) {
-		struct arena *a = arena_new();
-		struct imap_limits lim;
-		struct imap_command pc;
-		struct search_key *root;
-		struct search_ctx *ctx;
-		const char *error;
-		char *line =
-			arena_printf(a, "t SEARCH %s\r\n", rows[i].program);
-		uint32_t seq, n = 0;
+		uint32_t opened,
+			n = count_matches(box, rows[i].program, &opened);
 
-		imap_limits_default(&lim);
-		assert_int_equal(imap_parse_command(a, &lim, line, strlen(line),
-						    &pc, &error),
-				 IMAP_PARSE_OK);
-		assert_int_equal(
-			search_parse(a, &lim, pc.args, pc.count, &root, &error),
-			0);
-		ctx = search_begin(a, shared.st, box, root, 6, 6);
-		for (seq = 1; seq <= 6; seq++)
-			n += search_match(ctx, seq, seq, seq >= 5);
-		if (n != rows[i].matches ||
-		    search_opened(ctx) != rows[i].opened)
+		if (n != rows[i].matches || opened != rows[i].opened)
 			fail_msg("%s: %u matches, %u read; want %u, %u",
-				 rows[i].program, n, search_opened(ctx),
-				 rows[i].matches, rows[i].opened);
-		assert_false(search_failed(ctx));
-		arena_free(&a);
+				 rows[i].program, n, opened, rows[i].matches,
+				 rows[i].opened);
 	}
+	md_box_free(&box);
+	md_store_set_cache_max(shared.st, (size_t)64 << 20);
+}
+
+/* Header keys read the header block from the metadata cache once a
+ * search (or FETCH) put it there: the second search opens no file and
+ * finds the same. */
+static void
+header_keys_use_the_metadata_cache(void **state)
+{
+	static const char *const programs[] = {
+		"FROM alice",    "HEADER Bcc dave",      "SENTSINCE 1-Jan-2000",
+		"NOT SUBJECT x", "OR FROM alice TO bob",
+	};
+	struct md_box *box;
+	uint32_t first, again, opened;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(programs) / sizeof(*programs); i++) {
+		assert_int_equal(md_box_open(shared.st, "INBOX", true, &box),
+				 0);
+		first = count_matches(box, programs[i], &opened);
+		md_cache_flush(box);
+		md_box_free(&box);
+		assert_int_equal(md_box_open(shared.st, "INBOX", true, &box),
+				 0);
+		again = count_matches(box, programs[i], &opened);
+		if (again != first || opened != 0)
+			fail_msg("%s: %u then %u matches, %u files read",
+				 programs[i], first, again, opened);
+		md_box_free(&box);
+	}
+	/* BODY still reads the files. */
+	assert_int_equal(md_box_open(shared.st, "INBOX", true, &box), 0);
+	(void)count_matches(box, "BODY swordfish", &opened);
+	assert_int_equal(opened, 6);
 	md_box_free(&box);
 }
 
@@ -978,6 +1027,7 @@ main(void)
 			internal_dates_are_utc_days_whatever_the_time_zone),
 		cmocka_unit_test(nesting_deeper_than_the_limit_is_bad),
 		cmocka_unit_test(cheap_keys_decide_without_reading_messages),
+		cmocka_unit_test(header_keys_use_the_metadata_cache),
 		cmocka_unit_test(search_in_an_empty_mailbox_finds_nothing),
 		cmocka_unit_test(
 			uid_search_answers_uids_and_search_sequence_numbers),

@@ -28,7 +28,7 @@ struct snap {
 struct fx {
 	char *root;
 	struct md_store *s;
-	char path[4200]; /* the index file */
+	char path[4200];  /* the index file */
 	struct snap want; /* the view as the text list gave it */
 };
 
@@ -126,8 +126,7 @@ setup(void **state)
 			       i % 10 >= 1 ? "xxxxxxx" : "xxxxxx");
 		tl_deliver(fx->root, "", name, body);
 	}
-	(void)snprintf(fx->path, sizeof(fx->path), "%s/%s", fx->root,
-		       MD_INDEX);
+	(void)snprintf(fx->path, sizeof(fx->path), "%s/%s", fx->root, MD_INDEX);
 	if (md_box_create(fx->s, "Archive") < 0 ||
 	    md_box_open(fx->s, "INBOX", false, &b) < 0)
 		return -1;
@@ -218,9 +217,9 @@ flag_change_elsewhere_makes_it_stale(void **state)
 	assert_true(a->msgs_mapped);
 	/* A change through a mapped view: its record is copied, the file
 	 * renamed. */
-	assert_int_equal(md_box_set_flags(a, &uid, 1, MD_FLAGS_ADD,
-					  MD_FLAG_ANSWERED, 0),
-			 0);
+	assert_int_equal(
+		md_box_set_flags(a, &uid, 1, MD_FLAGS_ADD, MD_FLAG_ANSWERED, 0),
+		0);
 	assert_non_null(strstr(md_box_fname(a, 7), ":2,R"));
 	md_box_free(&a);
 	(void)usleep(50 * 1000); /* past the tick: see setup() */
@@ -371,7 +370,8 @@ name_offset_out_of_range_gives_no_file(void **state)
 	assert_true(p != MAP_FAILED);
 	/* offs_off is the second of the four offsets before file_size. */
 	memcpy(&offs_off, p + 160 - 8 * 5 + 8, sizeof(offs_off));
-	assert_int_equal(offs_off, 160 + (uint64_t)NMSG * sizeof(struct md_msg));
+	assert_int_equal(offs_off,
+			 160 + (uint64_t)NMSG * sizeof(struct md_msg));
 	memset(p + offs_off + 4 * 3, 0xff, 4);
 	assert_int_equal(munmap(p, (size_t)st.st_size), 0);
 	assert_int_equal(close(fd), 0);
@@ -435,9 +435,9 @@ sync_replaces_a_mapped_view(void **state)
 	uint32_t uid = fx->want.msgs[4].uid;
 
 	assert_true(a->msgs_mapped && b->msgs_mapped);
-	assert_int_equal(md_box_set_flags(b, &uid, 1, MD_FLAGS_ADD,
-					  MD_FLAG_DRAFT, 0),
-			 0);
+	assert_int_equal(
+		md_box_set_flags(b, &uid, 1, MD_FLAGS_ADD, MD_FLAG_DRAFT, 0),
+		0);
 	assert_int_equal(md_box_sync(a, &res), 0);
 	assert_false(a->msgs_mapped);
 	assert_int_equal(res.changed_count, 1);

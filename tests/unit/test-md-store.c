@@ -946,9 +946,9 @@ expunge_of_many_reads_cur_once_and_writes_list_once(void **state)
 		uids[i] = tl_append(fx->s, "INBOX", "x\n", 0);
 	assert_int_equal(md_box_open(fx->s, "INBOX", false, &b), 0);
 	memset(&md_stats, 0, sizeof(md_stats));
-	assert_int_equal(md_box_set_flags(b, uids, 40, MD_FLAGS_ADD,
-					  MD_FLAG_DELETED, 0),
-			 0);
+	assert_int_equal(
+		md_box_set_flags(b, uids, 40, MD_FLAGS_ADD, MD_FLAG_DELETED, 0),
+		0);
 	assert_int_equal(md_stats.dir_reads, 0);
 	assert_int_equal(md_stats.list_writes, 0);
 	assert_int_equal(md_box_sync(b, NULL), 0);
@@ -1038,9 +1038,9 @@ store_on_files_renamed_elsewhere_lists_cur_once(void **state)
 			 0);
 	md_box_free(&other);
 	memset(&md_stats, 0, sizeof(md_stats));
-	assert_int_equal(md_box_set_flags(b, uids, 30, MD_FLAGS_ADD,
-					  MD_FLAG_DELETED, 0),
-			 0);
+	assert_int_equal(
+		md_box_set_flags(b, uids, 30, MD_FLAGS_ADD, MD_FLAG_DELETED, 0),
+		0);
 	assert_int_equal(md_stats.dir_reads, 1);
 	assert_int_equal(md_stats.list_writes, 0);
 	assert_int_equal(md_box_open(fx->s, "INBOX", false, &other), 0);
