@@ -57,6 +57,11 @@ md_keywords_read(int dirfd, struct md_keywords *kw)
 
 	memset(kw, 0, sizeof(*kw));
 	fd = openat(dirfd, MD_KEYWORDS, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* A folder Dovecot served names its keyword letters in the same
+	 * format: read that until a change writes ours. */
+	if (fd < 0 && errno == ENOENT)
+		fd = openat(dirfd, "dovecot-keywords",
+			    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;

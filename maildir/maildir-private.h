@@ -285,6 +285,27 @@ const char *md_box_base(const struct md_box *box, uint32_t idx);
  * marks the message gone for md_box_view_compact()). */
 void md_box_set_fname(struct md_box *box, uint32_t idx, char *name);
 
+/* ---- taking over from Dovecot or Courier (dovecot.c) ---- */
+struct md_dovecot_ent {
+	const char *base; /* into the map's data, not NUL-terminated */
+	size_t base_len;
+	uint32_t uid;
+	bool taken; /* given to a file already */
+};
+struct md_dovecot_map {
+	char *data;
+	struct md_dovecot_ent *ents; /* sorted by base name */
+	size_t count, cap;
+	uint32_t uidvalidity, uidnext;
+};
+/* Read dirfd's dovecot-uidlist (or courierimapuiddb): 1 and *m filled, or 0
+ * (missing, unreadable or not understood: logged; *m empty). */
+int md_dovecot_map_read(int dirfd, struct md_dovecot_map *m);
+/* The entry of base name base, or NULL (m may be NULL). */
+struct md_dovecot_ent *md_dovecot_map_find(struct md_dovecot_map *m,
+					   const char *base, size_t base_len);
+void md_dovecot_map_free(struct md_dovecot_map *m);
+
 /* ---- binary index (index.c) ---- */
 /* Open box's view from its index when the index is current (see index.c):
  * 0 and the view set (msgs mapped), or -1 (nothing changed; read the

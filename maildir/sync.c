@@ -293,10 +293,22 @@ match_records(struct md_store *store, int cur_fd, struct md_uidlist *ul,
 	return changed;
 }
 
-/* Step 3b: give the unmatched files UIDs in arrival order. */
-static bool
-assign_new(struct md_uidlist *ul, struct scan *sc, int cur_fd)
+static int
+rec_cmp_uid(const void *a, const void *b)
 {
+	uint32_t x = ((const struct md_rec *)a)->uid;
+	uint32_t y = ((const struct md_rec *)b)->uid;
+
+	return (x > y) - (x < y);
+}
+
+/* Step 3b: give the unmatched files UIDs in arrival order; with dv (a
+ * folder taken over from Dovecot), a file it knows keeps its UID there. */
+static bool
+assign_new(struct md_uidlist *ul, struct scan *sc, int cur_fd,
+	   struct md_dovecot_map *dv)
+{
+	bool kept = false;
 	struct entry **fresh =
 		xreallocarray(NULL, sc->count + 1, sizeof(*fresh));
 	size_t i, n = 0;
@@ -319,9 +331,24 @@ assign_new(struct md_uidlist *ul, struct scan *sc, int cur_fd)
 	}
 	if (n > 0)
 		qsort(fresh, n, sizeof(*fresh), entry_cmp_arrival);
-	for (i = 0; i < n; i++)
-		md_uidlist_add(ul, ul->uidnext++, fresh[i]->name,
-			       fresh[i]->size, fresh[i]->mtime);
+	for (i = 0; i < n; i++) {
+		struct md_dovecot_ent *d = md_dovecot_map_find(
+			dv, fresh[i]->name, fresh[i]->base_len);
+		uint32_t uid;
+
+		if (d != NULL && !d->taken && d->uid < ul->uidnext) {
+			d->taken = true;
+			uid = d->uid;
+			kept = true;
+		} else {
+			uid = ul->uidnext++;
+		}
+		md_uidlist_add(ul, uid, fresh[i]->name, fresh[i]->size,
+			       fresh[i]->mtime);
+	}
+	/* The list ascends by UID; kept UIDs are older than new ones. */
+	if (kept && ul->count > 1)
+		qsort(ul->recs, ul->count, sizeof(*ul->recs), rec_cmp_uid);
 	free(fresh);
 	return n > 0;
 }
@@ -331,7 +358,8 @@ assign_new(struct md_uidlist *ul, struct scan *sc, int cur_fd)
  * nothing, 0 when read, -1 when it could not be read (an I/O error must
  * not cost every client its cache). */
 static int
-load(struct md_store *store, int dirfd, struct md_uidlist *ul)
+load(struct md_store *store, int dirfd, struct md_uidlist *ul,
+     struct md_dovecot_map *dv)
 {
 	int r = md_uidlist_read(dirfd, ul, NULL);
 
@@ -341,6 +369,15 @@ load(struct md_store *store, int dirfd, struct md_uidlist *ul)
 		md_set_error(store, MD_ERR_INTERNAL, "Internal store error");
 		return -1;
 	}
+	/* No list of ours yet (not a damaged one: its UIDs are gone
+	 * either way): the previous server's UIDs, when it left a list.
+	 * What it listed was seen by its clients: not \Recent. */
+	if (r == 0 && md_dovecot_map_read(dirfd, dv) > 0) {
+		ul->uidvalidity = dv->uidvalidity;
+		ul->uidnext = dv->uidnext;
+		ul->recent_uid = dv->uidnext;
+		return 1;
+	}
 	ul->uidvalidity = md_uidvalidity_new(ul->uidvalidity);
 	ul->uidnext = 1;
 	ul->recent_uid = 1;
@@ -349,7 +386,8 @@ load(struct md_store *store, int dirfd, struct md_uidlist *ul)
 
 /* Steps 2 and 3. Returns whether the list changed, or -1. */
 static int
-scan_dirs(struct md_store *store, int new_fd, int cur_fd, struct md_uidlist *ul)
+scan_dirs(struct md_store *store, int new_fd, int cur_fd, struct md_uidlist *ul,
+	  struct md_dovecot_map *dv)
 {
 	struct timespec new_stamp, cur_stamp;
 	struct scan sc = {0};
@@ -380,7 +418,7 @@ scan_dirs(struct md_store *store, int new_fd, int cur_fd, struct md_uidlist *ul)
 		return -1;
 	}
 	changed = match_records(store, cur_fd, ul, &sc);
-	changed |= assign_new(ul, &sc, cur_fd);
+	changed |= assign_new(ul, &sc, cur_fd, dv);
 	scan_free(&sc);
 	changed |= !ts_equal(&new_stamp, &ul->new_mtime) ||
 		   !ts_equal(&cur_stamp, &ul->cur_mtime);
@@ -393,13 +431,14 @@ int
 md_sync_locked(struct md_store *store, int dirfd, int new_fd, int cur_fd,
 	       bool force, struct md_uidlist *ul, uint32_t *recent_from_r)
 {
-	int loaded = load(store, dirfd, ul), scanned;
+	struct md_dovecot_map dv = {0};
+	int loaded = load(store, dirfd, ul, &dv), scanned;
 	bool changed = loaded > 0;
 
 	if (loaded < 0 || md_recover_journal(store, dirfd, cur_fd) < 0)
 		goto fail;
 	if (changed || force || !md_stamps_current(ul, new_fd, cur_fd)) {
-		scanned = scan_dirs(store, new_fd, cur_fd, ul);
+		scanned = scan_dirs(store, new_fd, cur_fd, ul, &dv);
 		if (scanned < 0)
 			goto fail;
 		changed |= scanned > 0;
@@ -415,8 +454,10 @@ md_sync_locked(struct md_store *store, int dirfd, int new_fd, int cur_fd,
 		md_set_syserr(store, "write", MD_UIDLIST);
 		goto fail;
 	}
+	md_dovecot_map_free(&dv);
 	return 0;
 fail:
+	md_dovecot_map_free(&dv);
 	md_uidlist_clear(ul);
 	return -1;
 }

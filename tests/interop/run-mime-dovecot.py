@@ -18,15 +18,17 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 from email import policy, utils
 from email.mime.application import MIMEApplication
 from email.mime.message import MIMEMessage
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dovecot_imap  # noqa: E402
+
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DOVECOT_IMAP = '/usr/lib/dovecot/imap'
+DOVECOT_IMAP = dovecot_imap.DOVECOT_IMAP
 SECTIONS = ['', 'HEADER', 'TEXT', '1', '1.MIME', '2', '2.MIME', '1.1', '2.1',
             '1.2.1', '3', '3.HEADER', '3.TEXT', '2.HEADER', '2.1.MIME',
             '1.HEADER', '4', '2.2', '1.1.1', 'HEADER.FIELDS (FROM SUBJECT)',
@@ -235,33 +237,8 @@ def run_dovecot(tmp, files, items):
             for x in dirs + names:
                 os.chown(os.path.join(root, x), uid, gid)
         os.chown(home, uid, gid)
-    conf = os.path.join(tmp, 'dovecot.conf')
-    with open(conf, 'w') as f:
-        f.write('base_dir = %s/run\nstate_dir = %s/state\nlog_path = %s/log\n'
-                'mail_location = maildir:%s\nmail_uid = %d\nmail_gid = %d\n'
-                'first_valid_uid = %d\nfirst_valid_gid = %d\nssl = no\n'
-                % (tmp, tmp, tmp, md, uid, gid, min(uid, 500), min(gid, 500)))
-    env = dict(os.environ, USER='mimetest', HOME=home)
-    p = subprocess.Popen([DOVECOT_IMAP, '-c', conf], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
-    timer = threading.Timer(120, p.kill)
-    timer.start()
-    state = {'out': b''}
-
-    def command(tag, text):
-        """Send one command; return the output up to its tagged answer.
-        Dovecot stops writing once its input is closed, so the input stays
-        open, and one command at a time keeps SEARCH answers in order."""
-        p.stdin.write(tag + b' ' + text + b'\r\n')
-        p.stdin.flush()
-        done = re.compile(rb'(^|\r\n)' + tag + rb' (OK|NO|BAD)[^\r]*\r\n')
-        while not done.search(state['out']):
-            chunk = p.stdout.read1(65536)
-            if not chunk:
-                break
-            state['out'] += chunk
-        out, state['out'] = state['out'], b''
-        return out
+    d = dovecot_imap.Session(tmp, md, uid, gid, user='mimetest', tz=None)
+    command = d.command
 
     try:
         command(b'a', b'SELECT INBOX')
@@ -273,11 +250,8 @@ def run_dovecot(tmp, files, items):
                 key.encode(), len(v), v))
             m = re.search(rb'\* SEARCH([ 0-9]*)\r\n', res)
             found.append(set(int(x) for x in m.group(1).split()) if m else None)
-        command(b'c', b'LOGOUT')
-        p.stdin.close()
-        p.wait()
     finally:
-        timer.cancel()
+        d.close()
     return parse_fetch(out), found
 
 

@@ -18,16 +18,16 @@ import os
 import random
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
-import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "protocol"))
 from imaptest import BIN, Env  # noqa: E402
+sys.path.insert(0, HERE)
+import dovecot_imap  # noqa: E402
 
-DOVECOT_IMAP = "/usr/lib/dovecot/imap"
+DOVECOT_IMAP = dovecot_imap.DOVECOT_IMAP
 COUNT = 60
 # Midnight UTC of 2024-03-01, and the internal dates around it.
 MIDNIGHT = 1709251200
@@ -167,32 +167,8 @@ def run_dovecot(tmp, msgs):
         for x in dirs:
             os.chown(os.path.join(root, x), uid, gid)
     os.chown(home, uid, gid)
-    conf = os.path.join(tmp, "dovecot.conf")
-    with open(conf, "w") as f:
-        f.write("base_dir = %s/run\nstate_dir = %s/state\nlog_path = %s/log\n"
-                "mail_location = maildir:%s\nmail_uid = %d\nmail_gid = %d\n"
-                "first_valid_uid = %d\nfirst_valid_gid = %d\nssl = no\n"
-                % (tmp, tmp, tmp, md, uid, gid, min(uid, 500), min(gid, 500)))
-    env = dict(os.environ, USER="searchtest", HOME=home, TZ="UTC")
-    p = subprocess.Popen([DOVECOT_IMAP, "-c", conf], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                         env=env)
-    timer = threading.Timer(120, p.kill)
-    timer.start()
-    pending = [b""]
-
-    def command(tag, text):
-        p.stdin.write(tag + b" " + text + b"\r\n")
-        p.stdin.flush()
-        done = re.compile(rb"(^|\r\n)" + tag + rb" (OK|NO|BAD)[^\r]*\r\n")
-        while not done.search(pending[0]):
-            chunk = p.stdout.read1(65536)
-            if not chunk:
-                break
-            pending[0] += chunk
-        out, pending[0] = pending[0], b""
-        return out
-
+    d = dovecot_imap.Session(tmp, md, uid, gid, user="searchtest")
+    command = d.command
     found = []
     try:
         command(b"a", b"SELECT INBOX")
@@ -200,11 +176,8 @@ def run_dovecot(tmp, msgs):
             res = command(b"s%d" % k, b"SEARCH " + search_line(prog))
             m = re.search(rb"\* SEARCH([ 0-9]*)\r\n", res)
             found.append(m.group(1).split() if m else res)
-        command(b"c", b"LOGOUT")
-        p.stdin.close()
-        p.wait()
     finally:
-        timer.cancel()
+        d.close()
     return found
 
 
