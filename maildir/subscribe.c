@@ -1,5 +1,6 @@
 /* Subscriptions: the file "subscriptions" at the root, one UTF-8 mailbox
- * name per line, replaced atomically under its own dot-lock. */
+ * name per line, replaced atomically under its own dot-lock. The same file
+ * as Dovecot's and Courier's; Dovecot 2.3's version 2 of it is read too. */
 #include "maildir-private.h"
 
 #include <errno.h>
@@ -36,6 +37,7 @@ read_names(struct md_store *store, char ***names_r, size_t *count_r)
 	const char *p, *nl;
 	size_t n = 0;
 	ssize_t r;
+	bool v2;
 	int fd;
 
 	*names_r = NULL;
@@ -52,9 +54,19 @@ read_names(struct md_store *store, char ***names_r, size_t *count_r)
 	while ((r = io_read(fd, chunk, sizeof(chunk))) > 0)
 		(void)buf_append(&b, chunk, (size_t)r); /* no max */
 	(void)close(fd);
-	for (p = buf_cstr(&b); (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
-		char *name = xstrndup(p, (size_t)(nl - p));
+	p = buf_cstr(&b);
+	/* Dovecot 2.3 writes "V<TAB>2", an empty line, then names whose
+	 * hierarchy separator is a TAB: read them as ours ("."). */
+	v2 = strncmp(p, "V\t2\n", 4) == 0;
+	for (; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+		char *name = xstrndup(p, (size_t)(nl - p)), *t;
 
+		for (t = name; v2 && (t = strchr(t, '\t')) != NULL; t++)
+			*t = '.';
+		if (v2 && p == buf_cstr(&b)) {
+			free(name); /* the header */
+			continue;
+		}
 		if (!md_name_valid(name)) {
 			free(name);
 			continue;

@@ -8,7 +8,8 @@ and records what a client sees (UIDVALIDITY, UIDNEXT, each message's UID,
 flags and INTERNALDATE). An MDA then delivers one more message into new/.
 imapmoved, started on the same Maildir (it has no UID list of its own yet),
 must show exactly the same, the new message with Dovecot's UIDNEXT as its
-UID. Skipped (0 passed) when Dovecot is not installed. Prints "N passed, N
+UID, and the same subscriptions (Dovecot 2.3 writes them in its own
+version 2 format). Skipped (0 passed) when Dovecot is not installed. Prints "N passed, N
 failed".
 """
 import datetime
@@ -82,6 +83,13 @@ def run_dovecot(env, maildir):
     seen = {}
     try:
         command(b"c", b"CREATE Work")
+        command(b"c2", b"CREATE Work.Sub")
+        command(b"u1", b"SUBSCRIBE Work")
+        command(b"u2", b"SUBSCRIBE Work.Sub")
+        lsub = command(b"ls", b'LSUB "" "*"')
+        seen["subscribed"] = sorted(
+            ln.rsplit(b" ", 1)[1].decode() for ln in lsub
+            if ln.startswith(b"* LSUB"))
         for n, (box, flags, date, subject) in enumerate(MESSAGES):
             data = body(subject)
             command(b"a%d" % n, b'APPEND %s (%s) "%s" {%d+}\r\n%s' % (
@@ -109,6 +117,9 @@ def run_ours(env):
         m.select(box)
         typ, data = m.fetch("1:*", "(UID FLAGS INTERNALDATE)")
         seen[box] = (status(st), parse_view(data))
+    typ, lsub = m.lsub('""', "*")
+    seen["subscribed"] = sorted(ln.rsplit(b" ", 1)[1].decode()
+                                for ln in lsub if ln)
     m.logout()
     env.check_exit(proc)
     return seen
@@ -157,6 +168,13 @@ def main():
                     failed += 1
                     print("FAIL %s %s:\n  Dovecot    %r\n  imapmoved  %r"
                           % (box, what, a, b))
+        if theirs["subscribed"] == mine["subscribed"] == ["Work", "Work.Sub"]:
+            passed += 1
+            print("ok   subscriptions")
+        else:
+            failed += 1
+            print("FAIL subscriptions: Dovecot %r, imapmoved %r"
+                  % (theirs["subscribed"], mine["subscribed"]))
         if sorted(theirs["INBOX"][1]) != [1, 2, 3, 4, 6] or \
                 sorted(theirs["Work"][1]) != [2, 3]:
             failed += 1

@@ -3,7 +3,8 @@
  * keeps the UIDVALIDITY, the next UID and each file's UID from
  * dovecot-uidlist (version 3) or courierimapuiddb (version 1), gives new
  * files UIDs above them, takes keyword names from dovecot-keywords, and
- * ignores a list it does not understand or one made stale by our own.
+ * ignores a list it does not understand or one made stale by our own; and
+ * reads Dovecot 2.3's subscriptions file.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -177,6 +178,29 @@ our_list_wins(void **state)
 	assert_int_not_equal(v, 1600000000);
 }
 
+/* Dovecot 2.3's subscriptions file: a "V<TAB>2" header, an empty line,
+ * names with TAB as the hierarchy separator. */
+static void
+dovecot_v2_subscriptions_are_read(void **state)
+{
+	struct fx *fx = *state;
+	char **names;
+	size_t n;
+
+	tl_write(fx->root, "subscriptions", "V\t2\n\nWork\nWork\tSub\n");
+	assert_int_equal(md_store_subscriptions(fx->s, &names, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(names[0], "Work");
+	assert_string_equal(names[1], "Work.Sub");
+	md_names_free(&names, n);
+	/* The old format: one name per line, kept as it is. */
+	tl_write(fx->root, "subscriptions", "Work\nV\n");
+	assert_int_equal(md_store_subscriptions(fx->s, &names, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(names[1], "V");
+	md_names_free(&names, n);
+}
+
 int
 main(void)
 {
@@ -188,6 +212,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 			lists_not_understood_are_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(our_list_wins, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			dovecot_v2_subscriptions_are_read, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
