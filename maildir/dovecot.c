@@ -189,7 +189,7 @@ md_dovecot_map_read(int dirfd, struct md_dovecot_map *m)
 struct md_dovecot_ent *
 md_dovecot_map_find(struct md_dovecot_map *m, const char *base, size_t base_len)
 {
-	struct md_dovecot_ent key;
+	struct md_dovecot_ent key = {0};
 
 	if (m == NULL || m->count == 0)
 		return NULL;

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Run the test suites and print one closing line "N passed, N failed".
-# Usage: tests/check.sh [unit|protocol|asan|fuzz]...   (default: all)
+# Usage: tests/check.sh [lint|unit|protocol|asan|fuzz]...   (default: all)
 # Counts come from cmocka's summary lines, from the black-box runners'
-# "N passed, N failed" lines, and one per fuzz target replayed.
+# "N passed, N failed" lines, one per fuzz target replayed, and one for
+# make lint (layering, clang-format, cppcheck: tools/lint.sh).
 cd "$(dirname "$0")/.." || exit 1
 PYTHON=${PYTHON:-/usr/bin/python3}
 passed=0
@@ -68,9 +69,26 @@ run_fuzz_seeds() {
 	done
 }
 
-[ $# -eq 0 ] && set -- unit protocol asan fuzz
+run_lint() {
+	echo "== lint (tools/lint.sh)"
+	for tool in clang-format cppcheck; do
+		if ! command -v "$tool" >/dev/null; then
+			echo "   $tool missing (tools/deps-lint.txt)"
+			failed=$((failed + 1))
+			return
+		fi
+	done
+	if sh tools/lint.sh; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+	fi
+}
+
+[ $# -eq 0 ] && set -- lint unit protocol asan fuzz
 for what in "$@"; do
 	case "$what" in
+	lint) run_lint ;;
 	unit) run_units faults ;;
 	protocol) run_protocol "$PWD/imapmoved" ;;
 	asan)
