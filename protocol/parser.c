@@ -19,6 +19,7 @@ struct parser {
 	size_t pos;
 	const char *error;
 	size_t no_bracket_until; /* see bracket_end() */
+	bool bracket_literal;    /* the last bracket_end() met a literal */
 };
 
 /* CHAR = %x01-7F; CTL = %x00-1F / %x7F */
@@ -95,15 +96,44 @@ is_token_char(unsigned char c)
 	       c == '\\';
 }
 
+/* The literal "{N}" CRLF or "{N+}" CRLF and its N bytes at pos: the
+ * position after them, or 0 when there is none (or it runs past the
+ * command). *data_r and *len_r get its bytes. */
+static size_t
+literal_at(const struct parser *ps, size_t pos, size_t *data_r, size_t *len_r)
+{
+	size_t start = pos + 1, end = start;
+	uint64_t n;
+
+	if (pos >= ps->len || ps->p[pos] != '{')
+		return 0;
+	while (end < ps->len && ps->p[end] >= '0' && ps->p[end] <= '9')
+		end++;
+	if (num_parse_u64(ps->p + start, end - start, UINT64_MAX, &n) < 0)
+		return 0;
+	if (end < ps->len && ps->p[end] == '+')
+		end++;
+	if (end + 2 >= ps->len || ps->p[end] != '}' || ps->p[end + 1] != '\r' ||
+	    ps->p[end + 2] != '\n' || n > ps->len - (end + 3))
+		return 0;
+	*data_r = end + 3;
+	*len_r = (size_t)n;
+	return end + 3 + (size_t)n;
+}
+
 /* A "[...]" inside a token (FETCH's BODY[HEADER.FIELDS (A B)]) may hold
- * spaces and parentheses: when a "]" closes it before the line ends,
- * return the position after it, else 0 (the "[" is then just a char).
- * Section specs never nest brackets, so the first "]" closes. A failed
- * scan is remembered: no later "[" before the same end can succeed, which
- * keeps a line of many "[" linear. */
+ * spaces, parentheses and literals (a header-fld-name is an astring, RFC
+ * 3501 9): when a "]" closes it before the line ends, return the position
+ * after it, else 0 (the "[" is then just a char). Section specs never nest
+ * brackets, so the first "]" outside a literal closes. A failed scan is
+ * remembered: no later "[" before the same end can succeed, which keeps a
+ * line of many "[" linear. */
 static size_t
 bracket_end(struct parser *ps, size_t pos)
 {
+	size_t after, data, n;
+
+	ps->bracket_literal = false;
 	if (pos < ps->no_bracket_until)
 		return 0;
 	for (pos++; pos < ps->len; pos++) {
@@ -111,10 +141,51 @@ bracket_end(struct parser *ps, size_t pos)
 
 		if (c == ']')
 			return pos + 1;
+		if (c == '{' && (after = literal_at(ps, pos, &data, &n)) != 0) {
+			ps->bracket_literal = true;
+			pos = after - 1;
+			continue;
+		}
 		if (c >= 0x80 || is_ctl(c))
 			break;
 	}
 	ps->no_bracket_until = pos;
+	return 0;
+}
+
+/* The token [start, end) with each literal inside its brackets written as
+ * a quoted string, so that the section parser (section.c) sees the same
+ * text as for a quoted header name. Only printable ASCII can be a field
+ * name; anything else fails. */
+static int
+unliteral_token(struct parser *ps, size_t start, size_t end, char **out_r,
+		size_t *len_r)
+{
+	char *out = arena_alloc(ps->a, 2 * (end - start) + 1);
+	size_t pos = start, o = 0, data, n, after, i;
+
+	while (pos < end) {
+		after = ps->p[pos] == '{' ? literal_at(ps, pos, &data, &n) : 0;
+		if (after == 0 || after > end) {
+			out[o++] = ps->p[pos++];
+			continue;
+		}
+		out[o++] = '"';
+		for (i = data; i < data + n; i++) {
+			unsigned char c = (unsigned char)ps->p[i];
+
+			if (c < 0x21 || c > 0x7e)
+				return fail(ps, "Invalid header field name");
+			if (c == '"' || c == '\\')
+				out[o++] = '\\';
+			out[o++] = (char)c;
+		}
+		out[o++] = '"';
+		pos = after;
+	}
+	out[o] = '\0';
+	*out_r = out;
+	*len_r = o;
 	return 0;
 }
 
@@ -123,13 +194,15 @@ static int
 parse_token(struct parser *ps, struct imap_arg *arg)
 {
 	size_t start = ps->pos, end;
+	bool has_literal = false;
 
 	while (ps->pos < ps->len) {
 		unsigned char c = (unsigned char)ps->p[ps->pos];
 
-		if (c == '[' && (end = bracket_end(ps, ps->pos)) != 0)
+		if (c == '[' && (end = bracket_end(ps, ps->pos)) != 0) {
 			ps->pos = end;
-		else if (is_token_char(c))
+			has_literal |= ps->bracket_literal;
+		} else if (is_token_char(c))
 			ps->pos++;
 		else
 			break;
@@ -140,6 +213,9 @@ parse_token(struct parser *ps, struct imap_arg *arg)
 		return fail(ps, "Missing argument");
 	}
 	arg->type = IMAP_ARG_ATOM;
+	if (has_literal)
+		return unliteral_token(ps, start, ps->pos, &arg->str,
+				       &arg->len);
 	arg->len = ps->pos - start;
 	arg->str = arena_strndup(ps->a, ps->p + start, arg->len);
 	return 0;
@@ -335,7 +411,7 @@ imap_parse_command(struct arena *a, const struct imap_limits *limits,
 		   const char *data, size_t len, struct imap_command *cmd_r,
 		   const char **error_r)
 {
-	struct parser ps = {a, limits, data, len, 0, NULL, 0};
+	struct parser ps = {a, limits, data, len, 0, NULL, 0, false};
 	size_t tag_end;
 
 	memset(cmd_r, 0, sizeof(*cmd_r));
