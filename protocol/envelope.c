@@ -1,52 +1,24 @@
 /* ENVELOPE (RFC 3501 section 7.4.2) from an RFC 5322 header: address
  * lists with groups, route addresses and comments, parsed tolerantly, and
- * the nstring writer the FETCH data items share. Never touches the
+ * the nstring writer the FETCH data items share (resp.c's). Never touches the
  * filesystem.
  */
 #include "protocol/mime-private.h"
+#include "protocol/imap-private.h"
 
 #include <string.h>
 
-/* Quoted strings longer than this are sent as literals. */
-#define QUOTED_MAX 1024
-
+/* The FETCH data items write their strings with resp.c's writer. */
 int
 mime_write_nstring_n(struct buf *out, const char *s, size_t n)
 {
-	size_t i;
-	bool quotable = n <= QUOTED_MAX;
-
-	for (i = 0; i < n && quotable; i++)
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
-			quotable = false;
-	if (quotable) {
-		if (buf_putc(out, '"') < 0)
-			return -1;
-		for (i = 0; i < n; i++)
-			if (((s[i] == '"' || s[i] == '\\') &&
-			     buf_putc(out, '\\') < 0) ||
-			    buf_putc(out, s[i]) < 0)
-				return -1;
-		return buf_putc(out, '"');
-	}
-	/* quoted cannot carry CR, LF or 8-bit bytes, so this is a literal
-	 * (RFC 3501 section 4.3); CHAR8 excludes NUL, sent as 0x80 like
-	 * the NUL bytes of a body section. */
-	if (buf_printf(out, "{%zu}\r\n", n) < 0)
-		return -1;
-	for (i = 0; i < n; i++)
-		if ((s[i] != '\0' ? buf_putc(out, s[i])
-				  : buf_append(out, "\x80", 1)) < 0)
-			return -1;
-	return 0;
+	return imap_resp_string(out, s, n);
 }
 
 int
 mime_write_nstring(struct buf *out, const char *s)
 {
-	if (s == NULL)
-		return buf_puts(out, "NIL");
-	return mime_write_nstring_n(out, s, strlen(s));
+	return imap_resp_nstring(out, s, s != NULL ? strlen(s) : 0);
 }
 
 struct address {

@@ -126,10 +126,13 @@ imap_resp_untagged(struct imap_session *s, enum imap_resp_kind kind,
 	status_line(s, NULL, kind, code, text);
 }
 
-/* Can len bytes go out as a quoted string?
+/* Should len bytes go out as a quoted string?
  * quoted          = DQUOTE *QUOTED-CHAR DQUOTE
  * QUOTED-CHAR     = <any TEXT-CHAR except quoted-specials> /
- *                   "\" quoted-specials                    (RFC 3501 9) */
+ *                   "\" quoted-specials                    (RFC 3501 9)
+ * TEXT-CHAR allows control characters other than CR and LF, but clients
+ * (and Dovecot, whose ENVELOPE output the MIME tests compare with) expect
+ * them in literals: only printable ASCII is quoted. */
 static bool
 can_quote(const char *str, size_t len)
 {
@@ -140,7 +143,7 @@ can_quote(const char *str, size_t len)
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)str[i];
 
-		if (c == '\0' || c == '\r' || c == '\n' || c >= 0x80)
+		if (c < 0x20 || c > 0x7e)
 			return false;
 	}
 	return true;
@@ -162,12 +165,24 @@ put_quoted(struct buf *b, const char *str, size_t len)
 	return buf_putc(b, '"');
 }
 
-/* literal         = "{" number "}" CRLF *CHAR8             (RFC 3501 9) */
+/* literal         = "{" number "}" CRLF *CHAR8             (RFC 3501 9)
+ * CHAR8 excludes NUL: a NUL byte goes out as 0x80, as the NUL bytes of a
+ * body section do. */
 static int
 put_literal(struct buf *b, const char *str, size_t len)
 {
+	const char *nul;
+
 	if (buf_printf(b, "{%zu}\r\n", len) < 0)
 		return -1;
+	while (len > 0 && (nul = memchr(str, '\0', len)) != NULL) {
+		size_t n = (size_t)(nul - str);
+
+		if (buf_append(b, str, n) < 0 || buf_append(b, "\x80", 1) < 0)
+			return -1;
+		str += n + 1;
+		len -= n + 1;
+	}
 	return buf_append(b, str, len);
 }
 
