@@ -39,6 +39,12 @@
 struct tls_ctx {
 	gnutls_certificate_credentials_t cred;
 	gnutls_priority_t prio;
+	/* Session tickets (RFC 5077, and TLS 1.3 resumption): made when the
+	 * configuration is loaded, before the listener forks, so that every
+	 * session process of one listener accepts the tickets the others
+	 * issued and a client reconnecting skips the full handshake. Never
+	 * written anywhere; a restart or reload makes a new one. */
+	gnutls_datum_t ticket_key;
 };
 
 struct tls_conn {
@@ -353,6 +359,13 @@ tls_ctx_load(const char *cert, const char *key, const char *priority,
 	}
 	if (load_priority(priority, &ctx->prio, err, errlen) < 0)
 		goto fail_free_cred;
+	ret = gnutls_session_ticket_key_generate(&ctx->ticket_key);
+	if (ret < 0) {
+		seterr(err, errlen, "tls: session ticket key: %s",
+		       gnutls_strerror(ret));
+		gnutls_priority_deinit(ctx->prio);
+		goto fail_free_cred;
+	}
 	wipe_buf(&key_pem);
 	buf_free(&cert_pem);
 	*ctx_r = ctx;
@@ -377,6 +390,8 @@ tls_ctx_free(struct tls_ctx **ctxp)
 		return;
 	gnutls_priority_deinit(ctx->prio);
 	gnutls_certificate_free_credentials(ctx->cred);
+	gnutls_memset(ctx->ticket_key.data, 0, ctx->ticket_key.size);
+	gnutls_free(ctx->ticket_key.data);
 	free(ctx);
 	*ctxp = NULL;
 }
@@ -580,6 +595,9 @@ conn_setup(struct tls_conn *c, struct tls_ctx *ctx, unsigned timeout_secs)
 	if (ret < 0)
 		return ret;
 	gnutls_certificate_server_set_request(c->s, GNUTLS_CERT_IGNORE);
+	ret = gnutls_session_ticket_enable_server(c->s, &ctx->ticket_key);
+	if (ret < 0)
+		return ret;
 	gnutls_transport_set_ptr(c->s, c);
 	gnutls_transport_set_pull_function(c->s, conn_pull);
 	gnutls_transport_set_push_function(c->s, conn_push);

@@ -285,6 +285,45 @@ def openssl_s_client_starttls_and_implicit_tls_log_in():
         env.check_exit(proc)
 
 
+@test
+def second_connection_resumes_the_tls_session():
+    """A client reconnecting presents the ticket the first session issued;
+    another session process of the same listener accepts it (the ticket
+    key is made before the listener forks), for TLS 1.2 and 1.3, on the
+    implicit TLS port and after STARTTLS."""
+    with Env() as env:
+        proc, port, tport = start_tls_server(env)
+        for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+            ctx = ssl.create_default_context(cafile=env.cert)
+            ctx.minimum_version = ctx.maximum_version = version
+            for starttls in (False, True):
+                session = None
+                for attempt in range(2):
+                    raw = socket.create_connection(
+                        ("127.0.0.1", port if starttls else tport), timeout=10)
+                    if starttls:
+                        f = raw.makefile("rb")
+                        f.readline()
+                        raw.sendall(b"s STARTTLS\r\n")
+                        if not f.readline().startswith(b"s OK"):
+                            fail("STARTTLS refused")
+                    tls = ctx.wrap_socket(raw, server_hostname="localhost",
+                                          session=session)
+                    f = tls.makefile("rb")
+                    if not starttls:
+                        f.readline()  # the greeting; TLS 1.3 tickets come with it
+                    tls.sendall(b"a NOOP\r\n")
+                    f.readline()
+                    if attempt == 1 and not tls.session_reused:
+                        fail("%s%s: second connection not resumed" % (
+                            version.name, " after STARTTLS" if starttls else ""))
+                    session = tls.session
+                    tls.sendall(b"z LOGOUT\r\n")
+                    f.read()
+                    tls.close()
+        env.check_exit(proc)
+
+
 # ---------------------------------------------------------------------------
 # 3. Capabilities before and after TLS
 
