@@ -16,8 +16,10 @@ binary is $IMAPMOVED_BIN. Prints one line per test and a final
 Usage: run-idle.py [-v] [-k SUBSTRING]...
 """
 
+import errno
 import os
 import re
+import signal
 import shutil
 import socket
 import ssl
@@ -627,6 +629,71 @@ def forced_poll_fallback_reports_changes():
         pa.wait()
         log = pa.stderr_text()
         if log.count(b"mailbox_watch = poll") != 1:
+            fail("fallback not logged exactly once: %s" % show(log[-800:]))
+        check(env, pa)
+
+
+def hog_inotify(uid, gid):
+    """Fork a process that, as uid:gid, takes every inotify instance the
+    user may have (fs.inotify.max_user_instances) and holds them until
+    killed. Returns its pid; Skip when the limit is too high to reach."""
+    import ctypes
+    import resource
+    with open("/proc/sys/fs/inotify/max_user_instances") as f:
+        limit = int(f.read())
+    if limit > 8192:
+        raise Skip("max_user_instances %d is too high to exhaust" % limit)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            # Room for every instance: EMFILE must mean the user limit.
+            resource.setrlimit(resource.RLIMIT_NOFILE,
+                               (limit + 256, limit + 256))
+            if os.geteuid() == 0:
+                os.setgroups([])
+                os.setgid(gid)
+                os.setuid(uid)
+            libc = ctypes.CDLL(None, use_errno=True)
+            n = 0
+            while n <= limit and libc.inotify_init1(0) >= 0:
+                n += 1
+            os.write(w, b"%d %d\n" % (n, ctypes.get_errno()))
+            time.sleep(600)
+        finally:
+            os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        n, err = (int(x) for x in f.readline().split())
+    if err != errno.EMFILE:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise Skip("inotify instances not exhausted (%d, %s)"
+                   % (n, os.strerror(err)))
+    return pid
+
+
+@test
+def inotify_exhausted_falls_back_to_polling():
+    """With every inotify instance of the mail user taken (by other
+    sessions, say), IDLE still reports a delivery: the session logs once
+    and checks the mailbox every mailbox_poll_interval instead."""
+    with Env() as env:
+        hog = hog_inotify(env.uid, env.gid)
+        try:
+            pa, a, _ = start(env, ["mailbox_poll_interval = 1s"])
+            idle(a)
+            deliver(env)
+            read_until(a, b"* 2 EXISTS", "EXISTS by polling")
+            done(a)
+            a.logout()
+            pa.wait()
+        finally:
+            os.kill(hog, signal.SIGKILL)
+            os.waitpid(hog, 0)
+        log = pa.stderr_text()
+        if log.count(b"inotify unavailable") != 1:
             fail("fallback not logged exactly once: %s" % show(log[-800:]))
         check(env, pa)
 

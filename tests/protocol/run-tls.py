@@ -19,6 +19,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import time
 import traceback
 import warnings
 
@@ -462,6 +463,25 @@ def hang_up_mid_handshake_and_silent_client_end_the_session():
         finally:
             s.close()
         sessions_end(proc, "silent client")
+        # A client that starts the handshake and stalls in it: the
+        # handshake is bounded by login_timeout too.
+        s = socket.create_connection(("127.0.0.1", tport), timeout=TIMEOUT)
+        try:
+            s.sendall(bytes.fromhex("160301020001"))
+            start = time.monotonic()
+            try:
+                while s.recv(4096):
+                    pass  # an alert, perhaps; then the close
+            except ConnectionResetError:
+                pass
+            except socket.timeout:
+                fail("stalled handshake still open after %ss" % TIMEOUT)
+            if time.monotonic() - start > 2 + 5:
+                fail("stalled handshake closed only after %.1fs "
+                     "(login_timeout = 2)" % (time.monotonic() - start))
+        finally:
+            s.close()
+        sessions_end(proc, "stalled handshake")
         mail_session(env, tport, tls=True)
         env.check_exit(proc)
 
