@@ -74,50 +74,68 @@ failed(struct auth_state *st, const char *user, const char *reason)
 	return AUTH_OUTCOME_FAIL;
 }
 
-/* The uid and gid to serve e's mail as: its own, else the config's. */
-static int
+/* The uid and gid to serve e's mail as: its own, else the config's.
+ * Returns NULL, or why there are none (a static string). */
+static const char *
 user_ids(const struct server_config *cfg, const struct passwd_entry *e,
 	 uid_t *uid_r, gid_t *gid_r)
 {
 	if (geteuid() != 0) {
 		*uid_r = geteuid();
 		*gid_r = getegid();
-		return 0;
+		return NULL;
 	}
-	if (!e->has_uid && !cfg->has_default_uid) {
-		log_error("login: user %s has no uid and default_uid is unset",
-			  e->user);
-		return -1;
-	}
-	if (!e->has_gid && !cfg->has_default_gid) {
-		log_error("login: user %s has no gid and default_gid is unset",
-			  e->user);
-		return -1;
-	}
+	if (!e->has_uid && !cfg->has_default_uid)
+		return "no uid and default_uid is unset";
+	if (!e->has_gid && !cfg->has_default_gid)
+		return "no gid and default_gid is unset";
 	*uid_r = e->has_uid ? e->uid : cfg->default_uid;
 	*gid_r = e->has_gid ? e->gid : cfg->default_gid;
-	return 0;
+	return NULL;
 }
 
-/* The user's Maildir root from the template, or NULL (logged). */
+/* The user's Maildir root from the template, or NULL with *why_r set to
+ * "<setting>: <reason>" in why (len bytes). */
 static char *
-user_maildir(const struct server_config *cfg, const struct passwd_entry *e)
+user_maildir(const struct server_config *cfg, const struct passwd_entry *e,
+	     char *why, size_t len)
 {
 	char *home = NULL, *path = NULL;
-	const char *why = NULL;
+	const char *reason = NULL;
 
 	if (e->home != NULL) {
 		home = xstrdup(e->home);
 	} else if (cfg->default_home != NULL &&
 		   mailpath_expand(cfg->default_home, e->user, NULL, &home,
-				   &why) < 0) {
-		log_error("login: user %s: default_home: %s", e->user, why);
+				   &reason) < 0) {
+		(void)snprintf(why, len, "default_home: %s", reason);
 		return NULL;
 	}
-	if (mailpath_expand(cfg->maildir, e->user, home, &path, &why) < 0)
-		log_error("login: user %s: maildir: %s", e->user, why);
+	if (mailpath_expand(cfg->maildir, e->user, home, &path, &reason) < 0)
+		(void)snprintf(why, len, "maildir: %s", reason);
 	free(home);
 	return path;
+}
+
+int
+auth_check_user(const struct server_config *cfg, const struct passwd_entry *e,
+		char *why, size_t len)
+{
+	const char *ids;
+	char *path;
+	uid_t uid;
+	gid_t gid;
+
+	ids = user_ids(cfg, e, &uid, &gid);
+	if (ids != NULL) {
+		(void)snprintf(why, len, "%s", ids);
+		return -1;
+	}
+	path = user_maildir(cfg, e, why, len);
+	if (path == NULL)
+		return -1;
+	free(path);
+	return 0;
 }
 
 /* The password matched: drop privileges and find the Maildir. */
@@ -125,15 +143,22 @@ static enum auth_outcome
 succeeded(struct auth_state *st, const struct passwd_entry *e, char **maildir_r,
 	  char **user_r)
 {
+	const char *ids;
+	char why[256];
 	uid_t uid;
 	gid_t gid;
 	char *path;
 
-	if (user_ids(st->cfg, e, &uid, &gid) < 0)
+	ids = user_ids(st->cfg, e, &uid, &gid);
+	if (ids != NULL) {
+		log_error("login: user %s has %s", e->user, ids);
 		return AUTH_OUTCOME_TEMPFAIL;
-	path = user_maildir(st->cfg, e);
-	if (path == NULL)
+	}
+	path = user_maildir(st->cfg, e, why, sizeof(why));
+	if (path == NULL) {
+		log_error("login: user %s: %s", e->user, why);
 		return AUTH_OUTCOME_TEMPFAIL;
+	}
 	if (privdrop(uid, gid) < 0) {
 		free(path);
 		return AUTH_OUTCOME_FATAL;

@@ -101,6 +101,7 @@ check_config(const struct server_config *cfg)
 	struct tls_ctx *tls = NULL;
 	char err[512];
 	int status = 0;
+	size_t i;
 
 	if (passwd_load(cfg->passwd_file, &pf, err, sizeof(err)) < 0 ||
 	    passwd_check(pf, cfg->passwd_file, err, sizeof(err)) < 0) {
@@ -111,6 +112,16 @@ check_config(const struct server_config *cfg)
 			(void)fprintf(stderr, "%s: passwd_file: %s\n",
 				      cfg->path, err);
 		status = 1;
+	}
+	/* Users whose line parses but whose login would fail anyway. */
+	for (i = 0; pf != NULL && status == 0 && i < pf->n_entries; i++) {
+		const struct passwd_entry *e = &pf->entries[i];
+
+		if (auth_check_user(cfg, e, err, sizeof(err)) < 0) {
+			(void)fprintf(stderr, "%s:%u: user %s: %s\n",
+				      cfg->passwd_file, e->line, e->user, err);
+			status = 1;
+		}
 	}
 	passwd_free(&pf);
 	if (transport_tls_load(cfg, &tls, err, sizeof(err)) < 0) {

@@ -230,6 +230,11 @@ enum auth_outcome auth_login(struct auth_state *st, const char *authzid,
 /* The delay after the n-th failure (n >= 1): base, 2 base, 4 base, ...,
  * at most AUTH_MAX_DELAY seconds. */
 unsigned auth_failure_delay(unsigned base, unsigned n);
+/* Could e, once its password matched, be served? 0, or -1 with why a
+ * login would fail ("no uid and default_uid is unset", "maildir: the
+ * expanded path is not absolute", ...) in why. For -t. */
+int auth_check_user(const struct server_config *cfg,
+		    const struct passwd_entry *e, char *why, size_t len);
 #define AUTH_MAX_DELAY 30
 
 /* ---- transport.c: plain or TLS bytes (the only caller of tls.h) ---- */

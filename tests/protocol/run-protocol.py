@@ -1112,6 +1112,7 @@ def check_config_error(env, conf, expect_prefix):
         fail("-t on a bad config: exit %d (expected 1); stderr: %s" % (r.returncode, err))
     if expect_prefix not in err:
         fail("-t: expected %r in stderr, got %r" % (expect_prefix, err))
+    return err
 
 
 @test
@@ -1170,6 +1171,26 @@ def config_check_bad_passwd_line_names_passwd_file_and_line():
         nlines = sum(1 for _ in open(env.passwd))
         conf = env.write_config(["listen = 127.0.0.1:11143"])
         check_config_error(env, conf, "%s:%d:" % (env.passwd, nlines))
+
+
+@test
+def config_check_names_users_that_could_never_be_served():
+    """Lines that parse but whose login would fail anyway: no uid with no
+    default_uid, and a maildir template needing a home the user lacks."""
+    cases = [
+        ("bob:{PLAIN}x::::/home/bob::", [], "user bob: no uid and default_uid is unset"),
+        # The tests' maildir template is %h/Maildir.
+        ("eve:{PLAIN}x:1000:1000::::", [], "user eve: maildir:"),
+    ]
+    for line, extra, want in cases:
+        with Env() as env:
+            with open(env.passwd, "a") as f:
+                f.write(line + "\n")
+            nlines = sum(1 for _ in open(env.passwd))
+            conf = env.write_config(extra)
+            err = check_config_error(env, conf, "%s:%d:" % (env.passwd, nlines))
+            if want not in err:
+                fail("-t: %r lacks %r" % (err, want))
 
 
 @test
