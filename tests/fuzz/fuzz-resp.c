@@ -1,6 +1,7 @@
 /* libFuzzer target for the response writer: any bytes written as an
  * astring or a string must parse back through our own parser to exactly
- * those bytes (NUL included, which only a literal can carry).
+ * those bytes, but for NUL, which no IMAP string can carry (CHAR8 excludes
+ * it): it comes back as 0x80.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -19,6 +20,7 @@ parse_back(const struct buf *form, const char *in, size_t len)
 	struct arena *a = arena_new();
 	struct buf line;
 	const char *error;
+	size_t i;
 
 	imap_limits_default(&lim);
 	buf_init(&line, 0);
@@ -29,9 +31,11 @@ parse_back(const struct buf *form, const char *in, size_t len)
 	if (imap_parse_command(a, &lim, line.data, line.len, &cmd, &error) !=
 		    IMAP_PARSE_OK ||
 	    cmd.count != 1 || cmd.args[0].type == IMAP_ARG_LIST ||
-	    cmd.args[0].len != len ||
-	    (len > 0 && memcmp(cmd.args[0].str, in, len) != 0))
+	    cmd.args[0].len != len)
 		abort();
+	for (i = 0; i < len; i++)
+		if (cmd.args[0].str[i] != (in[i] != '\0' ? in[i] : '\x80'))
+			abort();
 	buf_free(&line);
 	arena_free(&a);
 }
