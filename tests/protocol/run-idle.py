@@ -678,7 +678,9 @@ def hog_inotify(uid, gid):
 def inotify_exhausted_falls_back_to_polling():
     """With every inotify instance of the mail user taken (by other
     sessions, say), IDLE still reports a delivery: the session logs once
-    and checks the mailbox every mailbox_poll_interval instead."""
+    and checks the mailbox every mailbox_poll_interval instead. While it
+    runs, other IDLE sessions of that user on this machine poll too (a
+    test suite run in parallel may see slow notifications)."""
     with Env() as env:
         hog = hog_inotify(env.uid, env.gid)
         try:
