@@ -1,7 +1,9 @@
 /* Folders: listing with children information, create, delete and rename of
  * Maildir++ directories (".A", ".A.B") under the root, which is INBOX.
  * Creation and deletion are atomic renames of a whole directory, so no
- * half-made folder is ever listed. */
+ * half-made folder is ever listed. A rename moves a folder and each of its
+ * children, one rename(2) each: a journal written first makes the whole
+ * of it happen even after a crash in the middle (md_rename_recover()). */
 #include "maildir-private.h"
 
 #include <assert.h>
@@ -14,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/io.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 
@@ -96,6 +99,10 @@ md_store_list(struct md_store *store, struct md_folder **folders_r,
 	*count_r = 0;
 	if (d == NULL) {
 		md_set_syserr(store, "opendir", ".");
+		return -1;
+	}
+	if (md_rename_recover(store) < 0) {
+		(void)closedir(d);
 		return -1;
 	}
 	flist_add(&l, "INBOX", 0);
@@ -357,22 +364,148 @@ kids_check(struct md_store *store, const struct kids *k, size_t olen,
 	return 0;
 }
 
+/* Rename each child; with finishing (recovery), a child whose new name
+ * is taken already stays (it was renamed before the crash, or is
+ * somebody else's). */
 static int
 kids_rename(struct md_store *store, const struct kids *k, size_t olen,
-	    const char *ndir)
+	    const char *ndir, bool finishing)
 {
 	char to[MD_MAX_NAME + 1];
 	size_t i;
 
 	for (i = 0; i < k->n; i++) {
 		if (kid_target(k, i, olen, ndir, to, sizeof(to)) < 0 ||
-		    md_rename_noreplace(store->root_fd, k->v[i], store->root_fd,
-					to) < 0) {
+		    (md_rename_noreplace(store->root_fd, k->v[i],
+					 store->root_fd, to) < 0 &&
+		     !(finishing && (errno == EEXIST || errno == ENOTEMPTY)))) {
 			md_set_syserr(store, "rename", k->v[i]);
 			return -1;
 		}
+		FAULT_POINT("rename.after-child");
 	}
 	return 0;
+}
+
+/* The journal: "<old dir>\n<new dir>\n", written (and synced) before
+ * anything moves, removed once everything has. */
+static int
+journal_write(struct md_store *store, const char *odir, const char *ndir)
+{
+	char text[2 * MD_MAX_NAME + 4];
+	int fd, n = snprintf(text, sizeof(text), "%s\n%s\n", odir, ndir);
+
+	(void)unlinkat(store->root_fd, MD_RENAME_JOURNAL_TMP, 0);
+	fd = openat(store->root_fd, MD_RENAME_JOURNAL_TMP,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || io_write_all(fd, text, (size_t)n) < 0 || fsync(fd) < 0 ||
+	    close(fd) < 0) {
+		md_set_syserr(store, "write", MD_RENAME_JOURNAL_TMP);
+		if (fd >= 0)
+			(void)close(fd);
+		(void)unlinkat(store->root_fd, MD_RENAME_JOURNAL_TMP, 0);
+		return -1;
+	}
+	if (renameat(store->root_fd, MD_RENAME_JOURNAL_TMP, store->root_fd,
+		     MD_RENAME_JOURNAL) < 0 ||
+	    md_fsync_dir(store->root_fd, "root") < 0) {
+		md_set_syserr(store, "rename", MD_RENAME_JOURNAL);
+		(void)unlinkat(store->root_fd, MD_RENAME_JOURNAL_TMP, 0);
+		return -1;
+	}
+	FAULT_POINT("rename.after-journal");
+	return 0;
+}
+
+/* Move odir to ndir, then its children; the root synced. *moved_r tells
+ * whether anything moved. With finishing, what a crash left half done is
+ * completed: a folder gone already (moved before the crash) or whose new
+ * name is taken stays as it is. */
+static int
+rename_all(struct md_store *store, const char *odir, const char *ndir,
+	   bool finishing, bool *moved_r)
+{
+	struct kids kids = {0};
+	int ret = -1;
+
+	*moved_r = false;
+	if (kids_collect(store, odir, &kids) < 0)
+		return -1;
+	if (md_rename_noreplace(store->root_fd, odir, store->root_fd, ndir) ==
+	    0) {
+		*moved_r = true;
+	} else if (!finishing ||
+		   (errno != ENOENT && errno != EEXIST && errno != ENOTEMPTY)) {
+		if (errno == EEXIST || errno == ENOTEMPTY)
+			md_set_error(store, MD_ERR_EXISTS,
+				     "Mailbox already exists");
+		else
+			md_set_syserr(store, "rename", odir);
+		goto out;
+	}
+	FAULT_POINT("rename.after-folder");
+	if (kids_rename(store, &kids, strlen(odir), ndir, finishing) < 0)
+		goto out;
+	ret = md_fsync_dir(store->root_fd, "root");
+	*moved_r = true;
+out:
+	kids_free(&kids);
+	return ret;
+}
+
+/* A journal line: a folder directory name. */
+static bool
+journal_dir_ok(const char *p, size_t len)
+{
+	return len >= 2 && len <= MD_MAX_NAME && p[0] == '.' &&
+	       memchr(p, '/', len) == NULL && memchr(p, '\0', len) == NULL;
+}
+
+int
+md_rename_recover(struct md_store *store)
+{
+	char text[2 * MD_MAX_NAME + 8], odir[MD_MAX_NAME + 1],
+		ndir[MD_MAX_NAME + 1];
+	const char *nl1, *nl2;
+	bool moved;
+	ssize_t n;
+	int fd, ret = 0;
+
+	if (faccessat(store->root_fd, MD_RENAME_JOURNAL, F_OK,
+		      AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;
+	if (md_lock_store(store, store->root_fd, MD_RENAME_LOCK) < 0)
+		return -1;
+	fd = openat(store->root_fd, MD_RENAME_JOURNAL,
+		    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) /* finished by another session meanwhile */
+		goto out;
+	n = io_read(fd, text, sizeof(text) - 1);
+	(void)close(fd);
+	text[n > 0 ? n : 0] = '\0';
+	nl1 = n > 0 ? memchr(text, '\n', (size_t)n) : NULL;
+	nl2 = nl1 ? memchr(nl1 + 1, '\n', (size_t)(text + n - nl1 - 1)) : NULL;
+	if (nl2 == NULL || !journal_dir_ok(text, (size_t)(nl1 - text)) ||
+	    !journal_dir_ok(nl1 + 1, (size_t)(nl2 - nl1 - 1))) {
+		log_error("maildir: %s is damaged; removed", MD_RENAME_JOURNAL);
+	} else {
+		(void)snprintf(odir, sizeof(odir), "%.*s", (int)(nl1 - text),
+			       text);
+		(void)snprintf(ndir, sizeof(ndir), "%.*s", (int)(nl2 - nl1 - 1),
+			       nl1 + 1);
+		log_warn("maildir: finishing the interrupted rename of %s to "
+			 "%s",
+			 odir, ndir);
+		ret = rename_all(store, odir, ndir, true, &moved);
+	}
+	if (ret == 0 && (unlinkat(store->root_fd, MD_RENAME_JOURNAL, 0) < 0 ||
+			 md_fsync_dir(store->root_fd, "root") < 0)) {
+		md_set_syserr(store, "unlink", MD_RENAME_JOURNAL);
+		ret = -1;
+	}
+out:
+	md_lock_release(store->root_fd, MD_RENAME_LOCK);
+	return ret;
 }
 
 /* RFC 3501 6.3.5: renaming INBOX moves its messages to a new folder. */
@@ -405,8 +538,9 @@ md_box_rename(struct md_store *store, const char *oldname, const char *newname)
 {
 	char odir[MD_MAX_NAME + 1], ndir[MD_MAX_NAME + 1];
 	struct kids kids = {0};
+	bool moved;
 	size_t olen;
-	int fd;
+	int fd, ret = -1;
 
 	if (md_name_to_dir(oldname, odir, sizeof(odir)) < 0 ||
 	    md_name_to_dir(newname, ndir, sizeof(ndir)) < 0) {
@@ -426,6 +560,8 @@ md_box_rename(struct md_store *store, const char *oldname, const char *newname)
 			     "Cannot rename a mailbox into itself");
 		return -1;
 	}
+	if (md_rename_recover(store) < 0)
+		return -1;
 	fd = openat(store->root_fd, odir,
 		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
@@ -433,27 +569,38 @@ md_box_rename(struct md_store *store, const char *oldname, const char *newname)
 		return -1;
 	}
 	(void)close(fd);
-	if (kids_collect(store, odir, &kids) < 0)
+	/* One rename at a time per store: the journal has room for one. */
+	if (md_lock_store(store, store->root_fd, MD_RENAME_LOCK) < 0)
 		return -1;
+	if (kids_collect(store, odir, &kids) < 0)
+		goto out;
 	if (kids_check(store, &kids, olen, ndir) < 0)
-		goto fail;
-	/* The folder first, then its children: a crash in between leaves
-	 * each folder, with its messages, under the old or the new name. */
-	if (md_rename_noreplace(store->root_fd, odir, store->root_fd, ndir) <
-	    0) {
-		if (errno == EEXIST || errno == ENOTEMPTY)
-			md_set_error(store, MD_ERR_EXISTS,
-				     "Mailbox already exists");
-		else
-			md_set_syserr(store, "rename", odir);
-		goto fail;
+		goto out;
+	if (faccessat(store->root_fd, ndir, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		md_set_error(store, MD_ERR_EXISTS, "Mailbox already exists");
+		goto out;
 	}
-	if (kids_rename(store, &kids, olen, ndir) < 0)
-		goto fail;
-	kids_free(&kids);
+	/* The journal first: from then on a crash leaves a rename that the
+	 * next session finishes, never a folder renamed without its
+	 * children. */
+	if (journal_write(store, odir, ndir) < 0)
+		goto out;
+	if (rename_all(store, odir, ndir, false, &moved) < 0) {
+		/* When something moved (then an I/O error), the journal
+		 * stays: the next recovery finishes the rest. When nothing
+		 * did (a folder created meanwhile under the new name), it
+		 * goes, with the error. */
+		if (!moved)
+			(void)unlinkat(store->root_fd, MD_RENAME_JOURNAL, 0);
+		goto out;
+	}
+	if (unlinkat(store->root_fd, MD_RENAME_JOURNAL, 0) < 0)
+		md_set_syserr(store, "unlink", MD_RENAME_JOURNAL);
+	else
+		ret = 0;
 	(void)md_fsync_dir(store->root_fd, "root");
-	return 0;
-fail:
+out:
 	kids_free(&kids);
-	return -1;
+	md_lock_release(store->root_fd, MD_RENAME_LOCK);
+	return ret;
 }

@@ -67,6 +67,9 @@ extern struct md_stats md_stats;
 #define MD_MOVE_JOURNAL "imapmoved-move-journal"
 #define MD_CACHE "imapmoved-cache"
 #define MD_CACHE_TMP "imapmoved-cache.tmp"
+#define MD_RENAME_JOURNAL "imapmoved-rename-journal"
+#define MD_RENAME_JOURNAL_TMP "imapmoved-rename-journal.tmp"
+#define MD_RENAME_LOCK "imapmoved-rename.lock"
 #define MD_INDEX "imapmoved-index"
 #define MD_INDEX_TMP "imapmoved-index.tmp"
 /* Boxes smaller than this get no binary index: their text list parses in
@@ -284,6 +287,12 @@ const char *md_box_base(const struct md_box *box, uint32_t idx);
 /* Replace the file name of message idx by name (malloc'd, taken; NULL
  * marks the message gone for md_box_view_compact()). */
 void md_box_set_fname(struct md_box *box, uint32_t idx, char *name);
+
+/* ---- folders (folder.c) ---- */
+/* Finish a folder RENAME that a crash interrupted (its journal is at the
+ * root): every folder of the old name and its children ends under the new
+ * name. Cheap when there is none (one faccessat). 0 or -1 (error set). */
+int md_rename_recover(struct md_store *store);
 
 /* ---- taking over from Dovecot or Courier (dovecot.c) ---- */
 struct md_dovecot_ent {

@@ -290,6 +290,8 @@ md_box_dir_open(struct md_store *store, const char *name)
 		md_set_error(store, MD_ERR_BADNAME, "Invalid mailbox name");
 		return -1;
 	}
+	if (dir[0] != '\0' && md_rename_recover(store) < 0)
+		return -1;
 	/* O_NOFOLLOW: a symlinked folder could point out of the root. */
 	fd = openat(store->root_fd, dir[0] ? dir : ".",
 		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
