@@ -20,7 +20,8 @@
  * move.exdev-after-unlink (per message), move.after-fsync,
  * move.after-target-list, move.after-source-list; sync.after-new-rename
  * (per file); uidlist.after-write, uidlist.after-fsync,
- * uidlist.after-rename (per list write).
+ * uidlist.after-rename (per list write); rename.after-journal,
+ * rename.after-folder, rename.after-child (per child folder).
  * "syscall:K" counts instead every state-changing system call of the store
  * (create, write, fsync, close of a written file, rename, link, unlink)
  * made while md_move() runs, FAULT_SYSCALL() marking each, and exits after
