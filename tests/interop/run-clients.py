@@ -1791,6 +1791,27 @@ def alpine_reads_saves_flags_and_expunges():
 
 
 @test
+def alpine_over_tls():
+    """The same Alpine session over implicit TLS ({host/imap/ssl}), the test
+    CA trusted through SSL_CERT_FILE (OpenSSL's default verify paths, which
+    c-client uses), the certificate checked against "localhost"."""
+    require("alpine", "alpine")
+    require("tmux", "tmux")
+    with Server(NEOMUTT_LAYOUT, tls=True) as srv:
+        rc = ALPINE_RC.format(port=srv.tls_port, user=USER)
+        rc = rc.replace("{{127.0.0.1:%d/imap/notls/" % srv.tls_port,
+                        "{{localhost:%d/imap/ssl/" % srv.tls_port)
+        rc = rc.replace("{127.0.0.1:%d/imap/notls/" % srv.tls_port,
+                        "{localhost:%d/imap/ssl/" % srv.tls_port)
+        check("/imap/ssl/" in rc and "notls" not in rc, "pinerc not rewritten")
+        rc = srv.write("pinerc", rc)
+        run_in_tmux(srv, "alpine", "SSL_CERT_FILE=%s alpine -p %s -I i"
+                    % (os.path.join(CERT_DIR, "cert.pem"), rc), drive_alpine)
+        expect_folder(srv.root, "INBOX", [("t2@interop", "S"), ("t3@interop", "F")])
+        expect_folder(srv.root, "Archive", [("a1@interop", "S"), ("t1@interop", "S")])
+
+
+@test
 def neomutt_idle_sees_new_mail():
     """neomutt with imap_idle waits in IDLE between keystrokes; another
     session appends a message, which appears in neomutt's index."""
@@ -1860,6 +1881,38 @@ def aerc_moves_a_message():
         names, lines = srv.proxy.commands()
         check("UID MOVE" in names, "aerc did not use UID MOVE: %s" % names)
         record("aerc", (names, lines))
+
+
+@test
+def aerc_over_tls():
+    """aerc over imaps:// and then imap:// (which makes it use STARTTLS),
+    trusting the test CA through SSL_CERT_FILE (Go's crypto/tls reads it):
+    each run moves the newest message to Archive."""
+    require("aerc", "aerc")
+    with Server(NEOMUTT_LAYOUT, tls=True) as srv:
+        need(srv, "MOVE")
+        conf = os.path.join(srv.work, "config")
+        os.makedirs(os.path.join(conf, "aerc"), exist_ok=True)
+        for scheme, port, shown, left in (
+                ("imaps", srv.tls_port, r"(?s) t3\s.* t2\s.* t1\s", "1/2"),
+                ("imap", srv.port, r"(?s) t2\s.* t1\s", "1/1")):
+            accounts = AERC_ACCOUNTS.replace(
+                "imap+insecure://{user}:{password}@127.0.0.1:{port}",
+                "%s://{user}:{password}@localhost:{port}" % scheme)
+            check(accounts != AERC_ACCOUNTS, "accounts.conf not rewritten")
+            srv.write("config/aerc/accounts.conf", accounts.format(
+                port=port, user=USER, password=PASSWORD))
+
+            def drive(t, shown=shown, left=left):
+                t.wait(shown, "the messages over " + scheme)
+                t.keys(":move Archive", "Enter")
+                t.wait(r"(?s)INBOX.*" + left, "INBOX down to " + left)
+                t.keys(":quit", "Enter")
+            run_in_tmux(srv, "aerc", "SSL_CERT_FILE=%s XDG_CONFIG_HOME=%s aerc"
+                        % (os.path.join(CERT_DIR, "cert.pem"), conf), drive)
+        expect_folder(srv.root, "INBOX", [("t1@interop", "")])
+        expect_folder(srv.root, "Archive", [("a1@interop", "S"), ("t2@interop", "S"),
+                                           ("t3@interop", "")])
 
 
 # ---------------------------------------------------------------------------
