@@ -65,8 +65,9 @@ parse_scaled(const char *s, const char *units, const uint64_t *mult,
 int
 num_parse_size(const char *s, uint64_t *n_r)
 {
-	static const uint64_t mult[] = {1024, 1024 * 1024, 1024 * 1024 * 1024,
-					1024, 1024 * 1024, 1024 * 1024 * 1024};
+	static const uint64_t mult[] = {
+		1024, 1024ull * 1024, 1024ull * 1024 * 1024,
+		1024, 1024ull * 1024, 1024ull * 1024 * 1024};
 
 	return parse_scaled(s, "KMGkmg", mult, n_r);
 }

@@ -158,7 +158,9 @@ md_name_canonical(const char *name)
 {
 	char *c = xstrdup(name);
 
+	/* Overwrite the first five bytes in place, keeping the rest. */
 	if (md_name_is_inbox(name) || strncasecmp(name, "INBOX.", 6) == 0)
+		/* NOLINTNEXTLINE(bugprone-not-null-terminated-result) */
 		memcpy(c, "INBOX", 5);
 	return c;
 }

@@ -310,7 +310,7 @@ assign_new(struct md_uidlist *ul, struct scan *sc, int cur_fd,
 {
 	bool kept = false;
 	struct entry **fresh =
-		xreallocarray(NULL, sc->count + 1, sizeof(*fresh));
+		xreallocarray(NULL, sc->count + 1, sizeof(struct entry *));
 	size_t i, n = 0;
 
 	for (i = 0; i < sc->count; i++) {
@@ -330,7 +330,7 @@ assign_new(struct md_uidlist *ul, struct scan *sc, int cur_fd,
 		fresh[n++] = e;
 	}
 	if (n > 0)
-		qsort(fresh, n, sizeof(*fresh), entry_cmp_arrival);
+		qsort(fresh, n, sizeof(struct entry *), entry_cmp_arrival);
 	for (i = 0; i < n; i++) {
 		struct md_dovecot_ent *d = md_dovecot_map_find(
 			dv, fresh[i]->name, fresh[i]->base_len);

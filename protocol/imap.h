@@ -26,9 +26,9 @@ struct imap_limits {
 	unsigned max_bad_commands; /* BADs in a row before BYE, default 20 */
 };
 
-#define IMAP_DEFAULT_MAX_LINE_LENGTH (64 * 1024)
+#define IMAP_DEFAULT_MAX_LINE_LENGTH ((size_t)64 * 1024)
 #define IMAP_DEFAULT_MAX_LITERAL_SIZE (64ull * 1024 * 1024)
-#define IMAP_DEFAULT_MAX_SMALL_LITERAL (64 * 1024)
+#define IMAP_DEFAULT_MAX_SMALL_LITERAL ((size_t)64 * 1024)
 #define IMAP_DEFAULT_MAX_NESTING 32
 #define IMAP_DEFAULT_MAX_BAD_COMMANDS 20
 

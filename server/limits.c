@@ -148,7 +148,7 @@ reap_ended(struct conn_table *t)
 size_t
 conn_table_wait(struct conn_table *t, unsigned ms)
 {
-	const struct timespec tick = {0, 50 * 1000 * 1000};
+	const struct timespec tick = {0, 50000000L}; /* 50 ms */
 	unsigned waited = 0;
 	size_t i;
 

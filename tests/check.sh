@@ -3,7 +3,7 @@
 # Usage: tests/check.sh [lint|unit|protocol|asan|fuzz]...   (default: all)
 # Counts come from cmocka's summary lines, from the black-box runners'
 # "N passed, N failed" lines, one per fuzz target replayed, and one for
-# make lint (layering, clang-format, cppcheck: tools/lint.sh).
+# make lint (layering, clang-format, clang-tidy, cppcheck: tools/lint.sh).
 cd "$(dirname "$0")/.." || exit 1
 PYTHON=${PYTHON:-/usr/bin/python3}
 passed=0
@@ -71,7 +71,7 @@ run_fuzz_seeds() {
 
 run_lint() {
 	echo "== lint (tools/lint.sh)"
-	for tool in clang-format cppcheck; do
+	for tool in clang-format clang-tidy cppcheck; do
 		if ! command -v "$tool" >/dev/null; then
 			echo "   $tool missing (tools/deps-lint.txt)"
 			failed=$((failed + 1))

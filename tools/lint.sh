@@ -1,6 +1,7 @@
 #!/bin/sh
 # make lint: the layering rules of ../shared/STYLE.md section 1, checked by
-# grep, then clang-format, cppcheck and clang-tidy when installed.
+# grep, then clang-format, clang-tidy (.clang-tidy) and cppcheck when
+# installed (make check requires them: tools/deps-lint.txt).
 cd "$(dirname "$0")/.." || exit 1
 rc=0
 # Missing directories (early in the project) are not a breach.
@@ -44,6 +45,17 @@ if command -v clang-format >/dev/null; then
 			rc=1
 		fi
 	done
+fi
+if command -v clang-tidy >/dev/null; then
+	# .clang-tidy holds the checks; one file per run, as many runs as CPUs.
+	FLAGS="-std=c11 -D_GNU_SOURCE -I. -DIMAPMOVED_VERSION=\"lint\" -DSYSCONFDIR=\"/etc\" $(pkg-config --cflags gnutls 2>/dev/null)"
+	# shellcheck disable=SC2086
+	if ls lib/*.c maildir/*.c protocol/*.c server/*.c |
+		xargs -P "$(nproc)" -I{} clang-tidy -quiet {} -- $FLAGS \
+			2>/dev/null | grep -A3 'error:'; then
+		echo "clang-tidy: findings above"
+		rc=1
+	fi
 fi
 if command -v cppcheck >/dev/null; then
 	cppcheck -q --enable=warning,portability,performance --error-exitcode=1 \
