@@ -65,6 +65,8 @@ struct tls_conn {
 	bool eof;
 	/* tls_conn_read returned 0 (end of stream) and will again. */
 	bool ended;
+	/* The TLS 1.3 session ticket went out (with the first data). */
+	bool ticket_sent;
 	/* The last transport errno other than EAGAIN and EINTR, 0 if none. */
 	int io_errno;
 	char desc[160];
@@ -629,7 +631,12 @@ tls_conn_handshake(struct tls_ctx *ctx, int fd_in, int fd_out,
 	c->in_handshake = true;
 	if (timeout_secs != 0)
 		c->deadline_ms = now_ms() + (int64_t)timeout_secs * 1000;
-	ret = gnutls_init(&c->s, GNUTLS_SERVER);
+	/* Under TLS 1.3 the ticket is a message of its own after the
+	 * handshake. Sent alone, after STARTTLS, it reaches a client that
+	 * waits for the answer to its first command with nothing to read:
+	 * offlineimap (imaplib2) then hangs for good. It goes out with our
+	 * first data instead (tls_conn_write). */
+	ret = gnutls_init(&c->s, GNUTLS_SERVER | GNUTLS_NO_AUTO_SEND_TICKET);
 	if (ret < 0) {
 		seterr(err, errlen, "TLS session set-up failed: %s",
 		       gnutls_strerror(ret));
@@ -775,6 +782,11 @@ tls_conn_write(struct tls_conn *c, const void *p, size_t n)
 	const char *b = p;
 	ssize_t w;
 
+	if (!c->ticket_sent) {
+		c->ticket_sent = true;
+		if (gnutls_protocol_get_version(c->s) == GNUTLS_TLS1_3)
+			(void)gnutls_session_ticket_send(c->s, 1, 0);
+	}
 	while (n > 0) {
 		w = gnutls_record_send(c->s, b, n);
 		if (w == GNUTLS_E_AGAIN) {
