@@ -377,6 +377,8 @@ struct imap_session {
 	/* inotify failed once in this session: IDLE polls from then on, and
 	 * the failure is logged only once. */
 	bool watch_unavailable;
+	/* After IMAP_STATUS_HANDOFF: the bytes that followed the login. */
+	struct buf handoff_input;
 };
 
 struct imap_command_def;
@@ -438,7 +440,6 @@ enum imap_status imap_sasl_continue(struct imap_session *s, const char *line,
 /* End a pending SASL exchange, wiping what it holds. */
 void imap_sasl_clear(struct imap_session *s);
 /* The maildir root given by the auth hook, or NULL before login. */
-const char *imap_session_maildir(const struct imap_session *s);
 
 /* The handlers (cmd-*.c). */
 imap_cmd_handler cmd_capability;

@@ -84,6 +84,11 @@ struct imap_config {
 	bool watch_poll;
 	/* Seconds between checks of an IDLE without inotify, default 30. */
 	unsigned poll_interval;
+	/* A login process (server/ separates privileges): a successful
+	 * LOGIN or AUTHENTICATE answers OK without opening the store and
+	 * returns IMAP_STATUS_HANDOFF; the authenticated session continues
+	 * in another process (imap_session_new_authenticated()). */
+	bool handoff_after_login;
 };
 
 /* Fill *c with defaults: limits default, plaintext_auth false, is_secure
@@ -96,6 +101,10 @@ enum imap_status {
 	IMAP_STATUS_CONTINUE, /* flush output, keep reading */
 	IMAP_STATUS_STARTTLS, /* flush, then handshake; later input is TLS */
 	IMAP_STATUS_CLOSE,    /* flush, then close the connection */
+	/* flush, then hand the connection to the authenticated session
+	 * (handoff_after_login): imap_session_user(), imap_session_maildir()
+	 * and imap_session_handoff_input() say who and what follows. */
+	IMAP_STATUS_HANDOFF,
 };
 
 struct imap_session;
@@ -106,6 +115,19 @@ struct imap_session;
 struct imap_session *imap_session_new(const struct imap_config *cfg,
 				      const struct imap_hooks *hooks,
 				      void *ctx);
+/* A session already authenticated as user (another process answered the
+ * login, see handoff_after_login): no greeting; the store at maildir is
+ * opened. NULL when it cannot be (logged). */
+struct imap_session *
+imap_session_new_authenticated(const struct imap_config *cfg,
+			       const struct imap_hooks *hooks, void *ctx,
+			       const char *maildir, const char *user);
+/* After IMAP_STATUS_HANDOFF: the Maildir the login found, and the client
+ * bytes that followed the login command (pipelined commands), valid until
+ * the session is freed. */
+const char *imap_session_maildir(const struct imap_session *s);
+void imap_session_handoff_input(const struct imap_session *s,
+				const void **data_r, size_t *len_r);
 /* Free everything; accepts NULL, sets *sp to NULL. */
 void imap_session_free(struct imap_session **sp);
 

@@ -80,9 +80,9 @@ capability_status(struct imap_session *s, const char *tag, const char *text)
 	buf_free(&code);
 }
 
-struct imap_session *
-imap_session_new(const struct imap_config *cfg, const struct imap_hooks *hooks,
-		 void *ctx)
+static struct imap_session *
+session_alloc(const struct imap_config *cfg, const struct imap_hooks *hooks,
+	      void *ctx)
 {
 	struct imap_session *s = xcalloc(1, sizeof(*s));
 
@@ -99,10 +99,46 @@ imap_session_new(const struct imap_config *cfg, const struct imap_hooks *hooks,
 			s);
 	imap_frame_set_stream(&s->frame, imap_append_literal_start,
 			      imap_append_literal_data);
+	buf_init(&s->handoff_input, 0);
+	return s;
+}
+
+struct imap_session *
+imap_session_new(const struct imap_config *cfg, const struct imap_hooks *hooks,
+		 void *ctx)
+{
+	struct imap_session *s = session_alloc(cfg, hooks, ctx);
+
 	/* greeting       = "*" SP (resp-cond-auth / resp-cond-bye) CRLF */
 	capability_status(s, NULL, "imapmoved ready.");
 	(void)imap_resp_flush(s); /* a failure shows at the next input */
 	return s;
+}
+
+struct imap_session *
+imap_session_new_authenticated(const struct imap_config *cfg,
+			       const struct imap_hooks *hooks, void *ctx,
+			       const char *maildir, const char *user)
+{
+	struct imap_session *s = session_alloc(cfg, hooks, ctx);
+
+	s->cfg.handoff_after_login = false;
+	if (md_store_open(maildir, true, &s->store) < 0) {
+		imap_session_free(&s);
+		return NULL;
+	}
+	s->maildir = xstrdup(maildir);
+	s->user = xstrdup(user);
+	s->state = IMAP_STATE_AUTH;
+	return s;
+}
+
+void
+imap_session_handoff_input(const struct imap_session *s, const void **data_r,
+			   size_t *len_r)
+{
+	*data_r = s->handoff_input.data;
+	*len_r = s->handoff_input.len;
 }
 
 void
@@ -120,6 +156,7 @@ imap_session_free(struct imap_session **sp)
 	imap_frame_deinit(&s->frame);
 	arena_free(&s->arena);
 	buf_free(&s->out);
+	buf_free(&s->handoff_input);
 	free(s->user);
 	free(s->maildir);
 	free(s->session_id);
@@ -152,6 +189,16 @@ imap_session_login(struct imap_session *s, const char *tag, const char *authzid,
 	(void)imap_resp_flush(s); /* a failure shows after the command */
 	r = s->hooks->authenticate(s->ctx, authzid, user, pass, &maildir,
 				   &canon);
+	if (r == IMAP_AUTH_OK && maildir != NULL &&
+	    s->cfg.handoff_after_login) {
+		/* The store is opened by the authenticated session, in the
+		 * process that runs as the user. */
+		s->maildir = maildir;
+		s->user = canon != NULL ? canon : xstrdup(user);
+		s->state = IMAP_STATE_AUTH;
+		capability_status(s, tag, "Logged in");
+		return IMAP_STATUS_HANDOFF;
+	}
 	if (r == IMAP_AUTH_OK && maildir != NULL &&
 	    md_store_open(maildir, true, &s->store) < 0) {
 		/* Logged by maildir/; the user may try again later. */
@@ -304,6 +351,11 @@ imap_session_input(struct imap_session *s, const void *data, size_t len)
 		/* Whatever followed STARTTLS was sent in clear before the
 		 * handshake: never run it (the CVE-2011-0411 class). */
 		imap_frame_reset(&s->frame);
+	}
+	if (st == IMAP_STATUS_HANDOFF) {
+		/* Pipelined after the login: the authenticated session runs
+		 * it. The login's own bytes were wiped with its frame. */
+		(void)buf_append(&s->handoff_input, p, len); /* no max */
 	}
 	if (imap_resp_flush(s) < 0)
 		st = IMAP_STATUS_CLOSE;

@@ -164,7 +164,7 @@ succeeded(struct auth_state *st, const struct passwd_entry *e, char **maildir_r,
 		return AUTH_OUTCOME_FATAL;
 	}
 	log_info("login: user=%s uid=%lu maildir=%s", e->user,
-		 (unsigned long)getuid(), path);
+		 (unsigned long)uid, path);
 	*maildir_r = path;
 	*user_r = xstrdup(e->user);
 	return AUTH_OUTCOME_OK;

@@ -4,22 +4,39 @@
  * the keepalive, feeds them to protocol/ and flushes what it wrote. Also the
  * two hooks protocol/ calls back: write (buffered here) and authenticate
  * (auth.c). Runs in a forked child or the inetd process; never accepts.
+ *
+ * Started as root, a connection is served by two processes until login,
+ * so that nothing a client sends before it has authenticated (TLS
+ * handshake included) is handled by a process that can regain root:
+ *   - the login process drops to an unprivileged user at once and runs
+ *     the transport and the not-authenticated state; it asks for each
+ *     LOGIN/AUTHENTICATE over a socketpair and, on success, answers the
+ *     client's OK and hands over what the client sent after it;
+ *   - the parent (root, never reading the client) checks the password
+ *     (auth.c), and after the handover drops to the user and runs the
+ *     authenticated session on the client's descriptors. Over TLS, whose
+ *     state lives in the login process, that process stays as a relay
+ *     between the client and a socketpair the session uses instead.
  */
 #include "server.h"
 
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pwd.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lib/buf.h"
+#include "lib/io.h"
+#include "lib/mem.h"
 #include "protocol/imap.h"
 
 /* Output is sent when input processing returns, or earlier once this much
@@ -35,7 +52,20 @@ struct session {
 	struct imap_session *imap;
 	bool is_lost; /* a write failed: the client is gone */
 	const char *end_reason;
+	/* The login process's channel to its root parent, else -1. */
+	int ctl;
+	/* IMAP_STATUS_HANDOFF came: the authenticated session takes over. */
+	bool handoff;
 };
+
+/* The ctl messages: 'A' authzid NUL user NUL password NUL (login ->
+ * parent); 'O' user NUL, 'F' (failed), 'T' (temporary failure) (parent ->
+ * login); 'H', the bytes read and written so far (two uint64_t), then the
+ * client's pipelined bytes, with the relay's socket as SCM_RIGHTS over TLS
+ * (login -> parent). The parent drops to the user before it answers 'O',
+ * so a client that sees its login's OK is already served by a process
+ * that cannot regain root. */
+#define CTL_MAX ((size_t)512 * 1024)
 
 static volatile sig_atomic_t session_got_term;
 
@@ -87,6 +117,44 @@ static void __attribute__((noreturn)) abort_session(struct session *s)
 	_exit(1);
 }
 
+/* The login process asks its root parent. */
+static enum imap_auth_result
+remote_authenticate(struct session *s, const char *authzid, const char *user,
+		    const char *pass, char **maildir_r, char **user_r)
+{
+	struct buf b;
+	char reply[1024];
+	ssize_t n;
+
+	buf_init(&b, 0);
+	(void)buf_putc(&b, 'A'); /* no maximum */
+	(void)buf_append(&b, authzid != NULL ? authzid : "",
+			 strlen(authzid != NULL ? authzid : "") + 1);
+	(void)buf_append(&b, user, strlen(user) + 1);
+	(void)buf_append(&b, pass, strlen(pass) + 1);
+	n = b.len <= CTL_MAX ? send(s->ctl, b.data, b.len, MSG_NOSIGNAL) : -1;
+	explicit_bzero(b.data, b.len);
+	buf_free(&b);
+	if (n < 0)
+		return IMAP_AUTH_TEMPFAIL;
+	do
+		n = recv(s->ctl, reply, sizeof(reply) - 1, 0);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		abort_session(s);
+	reply[n] = '\0';
+	switch (reply[0]) {
+	case 'O':
+		*maildir_r = xstrdup(""); /* opened by the session, not here */
+		*user_r = xstrdup(reply + 1);
+		return IMAP_AUTH_OK;
+	case 'F':
+		return IMAP_AUTH_FAIL;
+	default:
+		return IMAP_AUTH_TEMPFAIL;
+	}
+}
+
 static enum imap_auth_result
 hook_authenticate(void *ctx, const char *authzid, const char *user,
 		  const char *pass, char **maildir_r, char **user_r)
@@ -97,6 +165,9 @@ hook_authenticate(void *ctx, const char *authzid, const char *user,
 	 * send what came before it now, so the client is not kept waiting
 	 * on earlier pipelined answers during the failure delay. */
 	flush(s);
+	if (s->ctl >= 0)
+		return remote_authenticate(s, authzid, user, pass, maildir_r,
+					   user_r);
 	switch (auth_login(&s->auth, authzid, user, pass, maildir_r, user_r)) {
 	case AUTH_OUTCOME_OK:
 		return IMAP_AUTH_OK;
@@ -197,6 +268,10 @@ after_input(struct session *s, enum imap_status st)
 	case IMAP_STATUS_CLOSE:
 		if (s->end_reason == NULL)
 			s->end_reason = "closed";
+		return false;
+	case IMAP_STATUS_HANDOFF:
+		s->handoff = true;
+		s->end_reason = "logged in";
 		return false;
 	}
 	return false;
@@ -418,43 +493,381 @@ setup_signals(sigset_t *mask_r)
 	(void)sigdelset(mask_r, SIGTERM);
 }
 
-int
-session_run(const struct session_params *p)
+/* The fields every kind of session starts with. */
+static void
+session_init(struct session *s, const struct session_params *p, int fd_in,
+	     int fd_out)
+{
+	memset(s, 0, sizeof(*s));
+	s->p = p;
+	s->ctl = -1;
+	s->auth.cfg = p->cfg;
+	s->auth.stop = &session_got_term;
+	buf_init(&s->out, 0);
+	transport_init(&s->t, fd_in, fd_out);
+}
+
+static void
+session_end(struct session *s)
+{
+	const char *user = s->imap != NULL ? imap_session_user(s->imap) : NULL;
+
+	log_info("logout: user=%s in=%llu out=%llu reason=\"%s\"",
+		 user != NULL ? user : "-", (unsigned long long)s->t.bytes_in,
+		 (unsigned long long)s->t.bytes_out,
+		 s->end_reason != NULL ? s->end_reason : "-");
+	imap_session_free(&s->imap);
+	transport_finish(&s->t);
+	buf_free(&s->out);
+}
+
+/* Until login (or to the end, when not split): TLS when asked, the
+ * greeting, the not-authenticated commands. */
+static void
+serve_connection(struct session *s, const sigset_t *mask)
+{
+	const struct session_params *p = s->p;
+	struct imap_hooks hooks = {hook_write, hook_authenticate};
+	struct imap_config ic;
+
+	log_info("connect: peer=%s%s", p->peer,
+		 p->implicit_tls ? " (implicit TLS)" : "");
+	if (!p->implicit_tls || (p->tls != NULL && start_tls(s))) {
+		fill_imap_config(s, &ic);
+		ic.handoff_after_login = s->ctl >= 0;
+		s->imap = imap_session_new(&ic, &hooks, s);
+		flush(s);
+		if (!s->is_lost)
+			serve(s, mask);
+	} else if (s->end_reason == NULL) {
+		s->end_reason = "TLS is not configured";
+	}
+}
+
+/* Copy between the client (TLS) and fd, the authenticated session's end
+ * of a socketpair, until the session closes its end. What the session
+ * wrote before it closed (its last answers, a BYE) is still relayed after
+ * the client side has ended or refused more input. */
+static void
+relay(struct session *s, int fd, const sigset_t *mask)
+{
+	char buf[SESSION_READ_CHUNK];
+	bool client_open = true;
+	ssize_t n;
+
+	for (;;) {
+		struct pollfd pfd[2] = {{fd, POLLIN, 0},
+					{s->t.fd_in, POLLIN, 0}};
+		bool pending = client_open && transport_pending(&s->t);
+
+		if (!pending &&
+		    ppoll(pfd, client_open ? 2 : 1, NULL, mask) < 0) {
+			if (errno == EINTR && !session_got_term)
+				continue;
+			return;
+		}
+		if (pfd[0].revents != 0) {
+			n = read(fd, buf, sizeof(buf));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0 ||
+			    transport_write(&s->t, buf, (size_t)n) < 0)
+				return;
+		}
+		if (client_open && (pending || pfd[1].revents != 0)) {
+			n = transport_read(&s->t, buf, sizeof(buf));
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				continue;
+			if (n <= 0 || io_write_all(fd, buf, (size_t)n) < 0) {
+				/* The client is gone, or the session no longer
+				 * reads: let it see the end, keep draining. */
+				client_open = false;
+				(void)shutdown(fd, SHUT_WR);
+			}
+		}
+	}
+}
+
+/* The unprivileged user of login processes: "nobody", else 65534. */
+static void
+login_ids(uid_t *uid_r, gid_t *gid_r)
+{
+	const struct passwd *pw = getpwnam("nobody");
+
+	*uid_r = pw != NULL && pw->pw_uid != 0 ? pw->pw_uid : 65534;
+	*gid_r = pw != NULL && pw->pw_gid != 0 ? pw->pw_gid : 65534;
+}
+
+/* The login process: never returns. */
+static void __attribute__((noreturn))
+login_process(const struct session_params *p, int ctl, uid_t uid, gid_t gid,
+	      const sigset_t *maskp)
+{
+	struct session s;
+	const void *rest;
+	size_t len;
+	sigset_t mask = *maskp;
+	int io[2] = {-1, -1};
+
+	session_init(&s, p, p->fd_in, p->fd_out);
+	s.ctl = ctl;
+	if (privdrop(uid, gid) < 0)
+		_exit(1);
+	serve_connection(&s, &mask);
+	if (!s.handoff) {
+		session_end(&s);
+		_exit(0);
+	}
+	imap_session_handoff_input(s.imap, &rest, &len);
+	{
+		struct buf b;
+		struct msghdr mh;
+		struct iovec iov;
+		union {
+			struct cmsghdr h;
+			char space[CMSG_SPACE(sizeof(int))];
+		} cm;
+
+		uint64_t counts[2] = {s.t.bytes_in, s.t.bytes_out};
+
+		buf_init(&b, 0);
+		(void)buf_putc(&b, 'H'); /* no maximum */
+		(void)buf_append(&b, counts, sizeof(counts));
+		(void)buf_append(&b, rest, len);
+		memset(&mh, 0, sizeof(mh));
+		iov.iov_base = b.data;
+		iov.iov_len = b.len;
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		if (s.t.tls != NULL) {
+			if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+				       io) < 0) {
+				log_error("socketpair: %s", strerror(errno));
+				_exit(1);
+			}
+			memset(&cm, 0, sizeof(cm));
+			mh.msg_control = cm.space;
+			mh.msg_controllen = sizeof(cm.space);
+			CMSG_FIRSTHDR(&mh)->cmsg_level = SOL_SOCKET;
+			CMSG_FIRSTHDR(&mh)->cmsg_type = SCM_RIGHTS;
+			CMSG_FIRSTHDR(&mh)->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(CMSG_FIRSTHDR(&mh)), &io[0],
+			       sizeof(int));
+		}
+		if (b.len > CTL_MAX || sendmsg(ctl, &mh, MSG_NOSIGNAL) < 0) {
+			log_error("handover: %s", strerror(errno));
+			_exit(1);
+		}
+		buf_free(&b);
+	}
+	if (io[0] >= 0) {
+		(void)close(io[0]);
+		relay(&s, io[1], &mask);
+		(void)close(io[1]);
+	}
+	imap_session_free(&s.imap);
+	transport_finish(&s.t);
+	buf_free(&s.out);
+	_exit(0);
+}
+
+/* The parent after the handover, already the user: serve the
+ * authenticated session on fd (the relay's socketpair; -1: the client's
+ * own descriptors), first running what the client pipelined (msg: the
+ * byte counts, then those bytes). */
+static int
+authenticated_process(const struct session_params *p, const char *maildir,
+		      const char *user, int fd, const char *msg, size_t len,
+		      const sigset_t *mask)
 {
 	struct imap_hooks hooks = {hook_write, hook_authenticate};
 	struct imap_config ic;
 	struct session s;
-	sigset_t mask;
-	const char *user;
+	uint64_t counts[2] = {0, 0};
+	const char *rest = msg;
 
-	memset(&s, 0, sizeof(s));
-	s.p = p;
-	s.auth.cfg = p->cfg;
-	s.auth.stop = &session_got_term;
-	buf_init(&s.out, 0);
-	transport_init(&s.t, p->fd_in, p->fd_out);
+	session_init(&s, p, fd >= 0 ? fd : p->fd_in, fd >= 0 ? fd : p->fd_out);
+	if (len >= sizeof(counts)) {
+		memcpy(counts, msg, sizeof(counts));
+		rest += sizeof(counts);
+		len -= sizeof(counts);
+	}
+	/* The logout line counts the whole connection. */
+	s.t.bytes_in = counts[0];
+	s.t.bytes_out = counts[1];
+	fill_imap_config(&s, &ic);
+	if (fd >= 0) { /* TLS, in the login process */
+		ic.is_secure = true;
+		ic.starttls_available = false;
+	}
+	s.imap = imap_session_new_authenticated(&ic, &hooks, &s, maildir, user);
+	if (s.imap == NULL) {
+		(void)buf_printf(&s.out, "* BYE Internal error, session %s\r\n",
+				 p->session_id);
+		flush(&s);
+		s.end_reason = "store unavailable";
+	} else if (len == 0 ||
+		   after_input(&s, imap_session_input(s.imap, rest, len))) {
+		serve(&s, mask);
+	}
+	session_end(&s);
+	return 0;
+}
+
+/* The root parent of a login process: checks passwords, then becomes the
+ * authenticated session. */
+static int
+parent_process(const struct session_params *p, int ctl, pid_t child,
+	       const sigset_t *maskp)
+{
+	struct auth_state a;
+	char *maildir = NULL, *user = NULL, *msg = xmalloc(CTL_MAX + 1);
+	bool ok = false;
+	sigset_t mask = *maskp;
+	int status = 0, fd = -1;
+
+	memset(&a, 0, sizeof(a));
+	a.cfg = p->cfg;
+	a.stop = &session_got_term;
+	for (;;) {
+		struct pollfd pfd = {ctl, POLLIN, 0};
+		union {
+			struct cmsghdr h;
+			char space[CMSG_SPACE(sizeof(int))];
+		} cm;
+		struct iovec iov = {msg, CTL_MAX};
+		struct msghdr mh;
+		struct cmsghdr *c;
+		ssize_t n;
+
+		if (ppoll(&pfd, 1, NULL, &mask) < 0) {
+			if (errno == EINTR && session_got_term)
+				(void)kill(child, SIGTERM); /* its BYE */
+			session_got_term = 0;
+			continue;
+		}
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = cm.space;
+		mh.msg_controllen = sizeof(cm.space);
+		n = recvmsg(ctl, &mh, MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || (mh.msg_flags & MSG_TRUNC) != 0)
+			break;
+		msg[n] = '\0';
+		for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c))
+			if (c->cmsg_level == SOL_SOCKET &&
+			    c->cmsg_type == SCM_RIGHTS && fd < 0)
+				memcpy(&fd, CMSG_DATA(c), sizeof(int));
+		if (msg[0] == 'A' && !ok) {
+			/* Three NUL-terminated strings; a missing one reads
+			 * as the empty string at the end of msg. */
+			const char *authzid = msg + 1;
+			const char *u = authzid + strlen(authzid) + 1;
+			const char *pass =
+				u < msg + n ? u + strlen(u) + 1 : msg + n;
+			char *md = NULL, *canon = NULL, reply[300];
+			enum auth_outcome r;
+
+			if (u >= msg + n)
+				u = msg + n;
+			if (pass > msg + n)
+				pass = msg + n;
+			/* On success this drops to the user. */
+			r = auth_login(&a, authzid, u, pass, &md, &canon);
+			explicit_bzero(msg, (size_t)n);
+			if (r == AUTH_OUTCOME_FATAL) {
+				/* Half dropped: the login process reads
+				 * the end of ctl and says BYE. */
+				(void)kill(child, SIGTERM);
+				status = 1;
+				break;
+			}
+			if (r == AUTH_OUTCOME_OK) {
+				free(maildir);
+				free(user);
+				maildir = md;
+				user = canon;
+				ok = true;
+				(void)snprintf(reply, sizeof(reply), "O%s",
+					       user);
+			} else {
+				(void)snprintf(reply, sizeof(reply), "%c",
+					       r == AUTH_OUTCOME_FAIL ? 'F'
+								      : 'T');
+			}
+			(void)send(ctl, reply, strlen(reply) + 1, MSG_NOSIGNAL);
+			continue;
+		}
+		if (msg[0] == 'H' && ok) {
+			(void)close(ctl);
+			/* A plain connection's login process exits now:
+			 * reap it before the session, which may be long. */
+			if (fd < 0) {
+				while (waitpid(child, NULL, 0) < 0 &&
+				       errno == EINTR)
+					;
+				child = -1;
+			}
+			status = authenticated_process(p, maildir, user, fd,
+						       msg + 1, (size_t)n - 1,
+						       &mask);
+			break;
+		}
+		break;
+	}
+	free(msg);
+	free(maildir);
+	free(user);
+	/* The login process has ended, or relays until it reads the end of
+	 * the socketpair, which closing our end gives it: reap it. */
+	if (fd >= 0)
+		(void)close(fd);
+	while (child > 0 && waitpid(child, NULL, 0) < 0 && errno == EINTR)
+		;
+	return status;
+}
+
+int
+session_run(const struct session_params *p)
+{
+	struct session s;
+	sigset_t mask;
+	uid_t uid;
+	gid_t gid;
+	int ctl[2];
+	pid_t pid;
+
 	log_set_session(p->session_id);
-	setup_signals(&mask);
 	set_write_timeout(p->fd_out, p->cfg->idle_timeout);
 	set_no_delay(p->fd_out);
-	log_info("connect: peer=%s%s", p->peer,
-		 p->implicit_tls ? " (implicit TLS)" : "");
-	if (!p->implicit_tls || (p->tls != NULL && start_tls(&s))) {
-		fill_imap_config(&s, &ic);
-		s.imap = imap_session_new(&ic, &hooks, &s);
-		flush(&s);
-		if (!s.is_lost)
-			serve(&s, &mask);
-	} else if (s.end_reason == NULL) {
-		s.end_reason = "TLS is not configured";
+	/* Before any fork: a SIGTERM must never find a process without the
+	 * handler (the parent forwards it to the login process). */
+	setup_signals(&mask);
+	if (geteuid() == 0) {
+		login_ids(&uid, &gid);
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) <
+		    0) {
+			log_error("socketpair: %s", strerror(errno));
+			return 1;
+		}
+		pid = fork();
+		if (pid < 0) {
+			log_error("fork: %s", strerror(errno));
+			return 1;
+		}
+		if (pid == 0) {
+			(void)close(ctl[0]);
+			login_process(p, ctl[1], uid, gid, &mask);
+		}
+		(void)close(ctl[1]);
+		return parent_process(p, ctl[0], pid, &mask);
 	}
-	user = s.imap != NULL ? imap_session_user(s.imap) : NULL;
-	log_info("logout: user=%s in=%llu out=%llu reason=\"%s\"",
-		 user != NULL ? user : "-", (unsigned long long)s.t.bytes_in,
-		 (unsigned long long)s.t.bytes_out,
-		 s.end_reason != NULL ? s.end_reason : "-");
-	imap_session_free(&s.imap);
-	transport_finish(&s.t);
-	buf_free(&s.out);
+	/* Not root: one process, serving mail as ourselves. */
+	session_init(&s, p, p->fd_in, p->fd_out);
+	serve_connection(&s, &mask);
+	session_end(&s);
 	return 0;
 }

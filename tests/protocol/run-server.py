@@ -9,6 +9,7 @@ line per test and a final "N passed, N failed"; exits non-zero on failure.
 """
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -41,8 +42,9 @@ def test(fn):
 def wait_for(cond, what):
     end = time.time() + DEADLINE
     while time.time() < end:
-        if cond():
-            return
+        v = cond()
+        if v:
+            return v
         time.sleep(0.02)  # polling a condition with a deadline, not a sync sleep
     raise Fail("timed out waiting for " + what)
 
@@ -278,6 +280,70 @@ def session_socket(server_pid, peer):
         finally:
             os.close(pidfd)
     raise Fail("no session process holds the connection")
+
+
+def children(pid):
+    """pid's child processes ([] once it is gone)."""
+    out = []
+    try:
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
+                out += [int(x) for x in f.read().split()]
+    except OSError:
+        pass
+    return out
+
+
+def uid_of(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("Uid:"):
+                return [int(x) for x in line.split()[1:]]
+    return None
+
+
+@test
+def nothing_runs_as_root_on_client_input_before_login():
+    """Started as root, a connection is served before login by a process
+    that has dropped root for good (real, effective and saved uid), while
+    its parent stays root only to check passwords; after the login the
+    parent has become the user and the login process is gone."""
+    if os.geteuid() != 0:
+        raise Skip("not root")
+    with World() as w:
+        port = free_port()
+        p, conf = start_standalone(w, ["listen = 127.0.0.1:%d" % port], port)
+        c = connect(port)
+        c.line()
+        # The login process logs the connection; its parent is the
+        # connection's root process (other children of the listener may
+        # be the start-up probe's).
+        want = ": connect: peer=127.0.0.1:%d" % c.sock.getsockname()[1]
+
+        def login_pid():
+            for line in w.log(p).splitlines():
+                m = re.match(r"imapmoved\[(\d+)\]: info: .*" + re.escape(want) + "$",
+                             line)
+                if m:
+                    return int(m.group(1))
+            return None
+        login = wait_for(login_pid, "the connect line")
+        with open("/proc/%d/stat" % login) as f:
+            parent = int(f.read().rsplit(")", 1)[1].split()[1])
+        if uid_of(parent) != [0, 0, 0, 0]:
+            raise Fail("the connection's parent is not root: %s" % uid_of(parent))
+        if 0 in uid_of(login):
+            raise Fail("the login process can regain root: Uid %s" % uid_of(login))
+        # The parent never reads the client: only the login process
+        # holds a TCP socket it polls; the parent waits on its socketpair.
+        if not c.cmd(b"a LOGIN ann s3cret").startswith(b"a OK"):
+            raise Fail("login failed")
+        wait_for(lambda: login not in children(parent), "the login process to end")
+        if 0 in uid_of(parent):
+            raise Fail("the session still runs as root after login: %s" % uid_of(parent))
+        if not c.cmd(b"b SELECT INBOX").startswith(b"b OK"):
+            raise Fail("SELECT after the handover failed")
+        c.cmd(b"z LOGOUT")
 
 
 @test
