@@ -233,6 +233,30 @@ set_default_uid(struct cfg_parse *p, const char *value, const char **why_r)
 	return 0;
 }
 
+/* login_user: a name (its uid and primary gid) or a number (gid the
+ * same number, or that uid's group when the database knows it). */
+static int
+set_login_user(struct cfg_parse *p, const char *value, const char **why_r)
+{
+	const struct passwd *pw;
+	uint64_t id;
+
+	p->c->has_login_user = false;
+	if (value[0] == '\0')
+		return 0;
+	if (parse_id(value, false, &id, why_r) < 0)
+		return -1;
+	pw = getpwuid((uid_t)id);
+	p->c->has_login_user = true;
+	p->c->login_uid = (uid_t)id;
+	p->c->login_gid = pw != NULL ? pw->pw_gid : (gid_t)id;
+	if (p->c->login_gid == 0) {
+		*why_r = "its group is root's (gid 0)";
+		return -1;
+	}
+	return 0;
+}
+
 static int
 set_default_gid(struct cfg_parse *p, const char *value, const char **why_r)
 {
@@ -425,6 +449,7 @@ static const struct cfg_key cfg_keys[] = {
 	{"default_uid", set_default_uid, false},
 	{"default_gid", set_default_gid, false},
 	{"default_home", set_default_home, false},
+	{"login_user", set_login_user, false},
 	{"plaintext_auth", set_plaintext_auth, false},
 	{"max_connections", set_max_connections, false},
 	{"max_connections_per_ip", set_max_connections_per_ip, false},

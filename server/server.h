@@ -70,6 +70,10 @@ struct server_config {
 	uid_t default_uid;
 	bool has_default_gid;
 	gid_t default_gid;
+	/* The user of login processes (session.c), when set. */
+	bool has_login_user;
+	uid_t login_uid;
+	gid_t login_gid;
 	char *default_home; /* NULL when unset; a template like maildir */
 	bool plaintext_auth;
 	unsigned max_connections;        /* 0: no limit */

@@ -847,7 +847,12 @@ session_run(const struct session_params *p)
 	 * handler (the parent forwards it to the login process). */
 	setup_signals(&mask);
 	if (geteuid() == 0) {
-		login_ids(&uid, &gid);
+		if (p->cfg->has_login_user) {
+			uid = p->cfg->login_uid;
+			gid = p->cfg->login_gid;
+		} else {
+			login_ids(&uid, &gid);
+		}
 		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) <
 		    0) {
 			log_error("socketpair: %s", strerror(errno));

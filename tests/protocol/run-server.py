@@ -312,7 +312,8 @@ def nothing_runs_as_root_on_client_input_before_login():
         raise Skip("not root")
     with World() as w:
         port = free_port()
-        p, conf = start_standalone(w, ["listen = 127.0.0.1:%d" % port], port)
+        p, conf = start_standalone(w, ["listen = 127.0.0.1:%d" % port,
+                                       "login_user = 4242"], port)
         c = connect(port)
         c.line()
         # The login process logs the connection; its parent is the
@@ -332,8 +333,9 @@ def nothing_runs_as_root_on_client_input_before_login():
             parent = int(f.read().rsplit(")", 1)[1].split()[1])
         if uid_of(parent) != [0, 0, 0, 0]:
             raise Fail("the connection's parent is not root: %s" % uid_of(parent))
-        if 0 in uid_of(login):
-            raise Fail("the login process can regain root: Uid %s" % uid_of(login))
+        if uid_of(login) != [4242] * 4:
+            raise Fail("the login process is not login_user 4242 for good: "
+                       "Uid %s" % uid_of(login))
         # The parent never reads the client: only the login process
         # holds a TCP socket it polls; the parent waits on its socketpair.
         if not c.cmd(b"a LOGIN ann s3cret").startswith(b"a OK"):

@@ -143,6 +143,19 @@ ids_accept_names_from_the_system(void **state)
 	assert_int_equal(c.default_uid, 65534);
 	assert_int_equal(c.default_gid, 65534);
 	config_free(&c);
+	/* login_user: a name gives its uid and primary group; a number
+	 * unknown to the database gives the same number as gid. */
+	assert_int_equal(parse("login_user = nobody\n", &c, err, sizeof(err)),
+			 0);
+	assert_true(c.has_login_user);
+	assert_int_equal(c.login_uid, 65534);
+	assert_int_equal(c.login_gid, 65534);
+	config_free(&c);
+	assert_int_equal(parse("login_user = 4242\n", &c, err, sizeof(err)),
+			 0);
+	assert_int_equal(c.login_uid, 4242);
+	assert_int_equal(c.login_gid, 4242);
+	config_free(&c);
 }
 
 static void
@@ -247,6 +260,9 @@ errors_name_file_and_line(void **state)
 		{"root uid", "default_uid = 0\n",
 		 "/etc/im/test.conf:1: default_uid: mail is never served as "
 		 "root (id 0): '0'"},
+		{"root login_user", "login_user = root\n",
+		 "/etc/im/test.conf:1: login_user: mail is never served as "
+		 "root (id 0): 'root'"},
 		{"unknown user", "default_uid = no-such-user-here\n",
 		 "/etc/im/test.conf:1: default_uid: no such user: "
 		 "'no-such-user-here'"},
