@@ -417,20 +417,15 @@ journal_write(struct md_store *store, const char *odir, const char *ndir)
 	return 0;
 }
 
-/* Move odir to ndir, then its children; the root synced. *moved_r tells
- * whether anything moved. With finishing, what a crash left half done is
- * completed: a folder gone already (moved before the crash) or whose new
- * name is taken stays as it is. */
+/* Move odir to ndir, then its children kids (collected by the caller);
+ * the root synced. *moved_r tells whether anything moved. With finishing, what
+ * a crash left half done is completed: a folder gone already (moved before the
+ * crash) or whose new name is taken stays as it is. */
 static int
 rename_all(struct md_store *store, const char *odir, const char *ndir,
-	   bool finishing, bool *moved_r)
+	   const struct kids *kids, bool finishing, bool *moved_r)
 {
-	struct kids kids = {0};
-	int ret = -1;
-
 	*moved_r = false;
-	if (kids_collect(store, odir, &kids) < 0)
-		return -1;
 	if (md_rename_noreplace(store->root_fd, odir, store->root_fd, ndir) ==
 	    0) {
 		*moved_r = true;
@@ -441,16 +436,13 @@ rename_all(struct md_store *store, const char *odir, const char *ndir,
 				     "Mailbox already exists");
 		else
 			md_set_syserr(store, "rename", odir);
-		goto out;
+		return -1;
 	}
 	FAULT_POINT("rename.after-folder");
-	if (kids_rename(store, &kids, strlen(odir), ndir, finishing) < 0)
-		goto out;
-	ret = md_fsync_dir(store->root_fd, "root");
+	if (kids_rename(store, kids, strlen(odir), ndir, finishing) < 0)
+		return -1;
 	*moved_r = true;
-out:
-	kids_free(&kids);
-	return ret;
+	return md_fsync_dir(store->root_fd, "root");
 }
 
 /* A journal line: a folder directory name. */
@@ -467,6 +459,7 @@ md_rename_recover(struct md_store *store)
 	char text[2 * MD_MAX_NAME + 8], odir[MD_MAX_NAME + 1],
 		ndir[MD_MAX_NAME + 1];
 	const char *nl1, *nl2;
+	struct kids kids = {0};
 	bool moved;
 	ssize_t n;
 	int fd, ret = 0;
@@ -496,7 +489,11 @@ md_rename_recover(struct md_store *store)
 		log_warn("maildir: finishing the interrupted rename of %s to "
 			 "%s",
 			 odir, ndir);
-		ret = rename_all(store, odir, ndir, true, &moved);
+		ret = kids_collect(store, odir, &kids);
+		if (ret == 0)
+			ret = rename_all(store, odir, ndir, &kids, true,
+					 &moved);
+		kids_free(&kids);
 	}
 	if (ret == 0 && (unlinkat(store->root_fd, MD_RENAME_JOURNAL, 0) < 0 ||
 			 md_fsync_dir(store->root_fd, "root") < 0)) {
@@ -585,7 +582,7 @@ md_box_rename(struct md_store *store, const char *oldname, const char *newname)
 	 * children. */
 	if (journal_write(store, odir, ndir) < 0)
 		goto out;
-	if (rename_all(store, odir, ndir, false, &moved) < 0) {
+	if (rename_all(store, odir, ndir, &kids, false, &moved) < 0) {
 		/* When something moved (then an I/O error), the journal
 		 * stays: the next recovery finishes the rest. When nothing
 		 * did (a folder created meanwhile under the new name), it

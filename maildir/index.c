@@ -37,6 +37,7 @@
 #include "lib/buf.h"
 #include "lib/io.h"
 #include "lib/log.h"
+#include "lib/mem.h"
 
 #define INDEX_MAGIC "imapmidx"
 #define INDEX_VERSION 1u
@@ -185,18 +186,27 @@ md_index_load(struct md_box *box)
 	return 0;
 }
 
-/* The index of box's view as a byte string into b. */
+/* The index of box's view as a byte string into b. The names are laid
+ * out first (one pass), since the header needs their length. */
 static void
 index_format(const struct md_box *box, const struct md_uidlist *ul,
 	     struct buf *b)
 {
+	uint32_t *offs = xcalloc(box->count + 1, sizeof(*offs));
 	struct index_hdr h;
-	uint64_t names_len = 0;
-	uint32_t i, off;
+	struct buf names;
+	uint32_t i;
 
-	for (i = 0; i < box->count; i++)
-		names_len += strlen(md_box_base(box, i)) + 1 +
-			     strlen(md_box_fname(box, i)) + 1;
+	/* No maximum on either buf: the appends below cannot fail. */
+	buf_init(&names, 0);
+	for (i = 0; i < box->count; i++) {
+		const char *base = md_box_base(box, i);
+		const char *name = md_box_fname(box, i);
+
+		offs[i] = (uint32_t)names.len;
+		(void)buf_append(&names, base, strlen(base) + 1);
+		(void)buf_append(&names, name, strlen(name) + 1);
+	}
 	memset(&h, 0, sizeof(h));
 	memcpy(h.magic, INDEX_MAGIC, sizeof(h.magic));
 	h.version = INDEX_VERSION;
@@ -219,9 +229,8 @@ index_format(const struct md_box *box, const struct md_uidlist *ul,
 	h.recs_off = align8(sizeof(h));
 	h.offs_off = h.recs_off + (uint64_t)box->count * sizeof(struct md_msg);
 	h.names_off = h.offs_off + (uint64_t)box->count * sizeof(uint32_t);
-	h.names_len = names_len;
-	h.file_size = h.names_off + names_len;
-	/* b has no maximum: these appends cannot fail. */
+	h.names_len = names.len;
+	h.file_size = h.names_off + names.len;
 	(void)buf_append(b, &h, sizeof(h));
 	(void)buf_append(b, "\0\0\0\0\0\0\0", (size_t)(h.recs_off - sizeof(h)));
 	for (i = 0; i < box->count; i++) {
@@ -230,18 +239,10 @@ index_format(const struct md_box *box, const struct md_uidlist *ul,
 		m.recent = false;
 		(void)buf_append(b, &m, sizeof(m));
 	}
-	for (i = 0, off = 0; i < box->count; i++) {
-		(void)buf_append(b, &off, sizeof(off));
-		off += (uint32_t)(strlen(md_box_base(box, i)) + 1 +
-				  strlen(md_box_fname(box, i)) + 1);
-	}
-	for (i = 0; i < box->count; i++) {
-		const char *base = md_box_base(box, i);
-		const char *name = md_box_fname(box, i);
-
-		(void)buf_append(b, base, strlen(base) + 1);
-		(void)buf_append(b, name, strlen(name) + 1);
-	}
+	(void)buf_append(b, offs, (size_t)box->count * sizeof(*offs));
+	(void)buf_append(b, names.data, names.len);
+	buf_free(&names);
+	free(offs);
 }
 
 void

@@ -714,6 +714,16 @@ authenticated_process(const struct session_params *p, const char *maildir,
 	return 0;
 }
 
+/* The string after the one at p in a message of NUL-terminated strings
+ * ending at end (where a NUL is): a missing one is the empty string at
+ * end. */
+static const char *
+next_str(const char *p, const char *end)
+{
+	p += strlen(p) + 1;
+	return p < end ? p : end;
+}
+
 /* The root parent of a login process: checks passwords, then becomes the
  * authenticated session. */
 static int
@@ -762,19 +772,13 @@ parent_process(const struct session_params *p, int ctl, pid_t child,
 			    c->cmsg_type == SCM_RIGHTS && fd < 0)
 				memcpy(&fd, CMSG_DATA(c), sizeof(int));
 		if (msg[0] == 'A' && !ok) {
-			/* Three NUL-terminated strings; a missing one reads
-			 * as the empty string at the end of msg. */
+			const char *end = msg + n; /* msg[n] is NUL */
 			const char *authzid = msg + 1;
-			const char *u = authzid + strlen(authzid) + 1;
-			const char *pass =
-				u < msg + n ? u + strlen(u) + 1 : msg + n;
+			const char *u = next_str(authzid, end);
+			const char *pass = next_str(u, end);
 			char *md = NULL, *canon = NULL, reply[300];
 			enum auth_outcome r;
 
-			if (u >= msg + n)
-				u = msg + n;
-			if (pass > msg + n)
-				pass = msg + n;
 			/* On success this drops to the user. */
 			r = auth_login(&a, authzid, u, pass, &md, &canon);
 			explicit_bzero(msg, (size_t)n);
